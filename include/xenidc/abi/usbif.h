@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The usbif ring protocols (xen/interface/io/usbif.h) for Channel<>: the urb
+// ring (requests in, completions out) and the conn ring (the frontend posts
+// credits, the backend answers one per port event). Fixed-width fields with
+// natural alignment: one layout for 32- and 64-bit guests. Checked against the
+// Xen public headers in usbback/xenbus.c and tests/host.
+#ifndef XENIDC_ABI_USBIF_H
+#define XENIDC_ABI_USBIF_H
+
+#include <xenidc/ktl.h>
+
+namespace xenidc::usbif {
+
+constexpr unsigned kMaxSegments = 16;
+constexpr unsigned kMaxPorts = 31;
+constexpr uint16_t kShortNotOk = 0x0001; // transfer_flags
+
+// pipe: the kernel's pipe encoding plus port (bits 0-4) and unlink (bit 5).
+constexpr uint32_t kPipePortMask = 0x1f;
+constexpr uint32_t kPipeUnlink = 0x20;
+constexpr uint32_t kPipeReservedLow = 0x40;
+constexpr uint32_t kPipeDirIn = 0x80;
+constexpr uint32_t kPipeDevShift = 8;
+constexpr uint32_t kPipeDevMask = 0x7f;
+constexpr uint32_t kPipeEpShift = 15;
+constexpr uint32_t kPipeEpMask = 0xf;
+constexpr uint32_t kPipeTypeShift = 30;
+constexpr uint32_t kPipeReservedMid = 0x3ff80000; // bits 19-29
+enum PipeType : uint32_t { kIsoc = 0, kInt = 1, kCtrl = 2, kBulk = 3 };
+
+constexpr unsigned PipePort(uint32_t p) { return p & kPipePortMask; }
+constexpr bool PipeUnlink(uint32_t p) { return p & kPipeUnlink; }
+constexpr bool PipeIn(uint32_t p) { return p & kPipeDirIn; }
+constexpr unsigned PipeDev(uint32_t p) { return (p >> kPipeDevShift) & kPipeDevMask; }
+constexpr unsigned PipeEp(uint32_t p) { return (p >> kPipeEpShift) & kPipeEpMask; }
+constexpr PipeType PipeKind(uint32_t p) { return PipeType(p >> kPipeTypeShift); }
+
+// Status codes of a urb response (negative errnos).
+constexpr int32_t kStatusOk = 0;
+constexpr int32_t kStatusNoDev = -19;
+constexpr int32_t kStatusInval = -22;
+constexpr int32_t kStatusStall = -32;
+constexpr int32_t kStatusIoError = -71;
+constexpr int32_t kStatusBabble = -75;
+constexpr int32_t kStatusShutdown = -108;
+
+enum Speed : uint8_t { kSpeedNone = 0, kSpeedLow = 1, kSpeedFull = 2, kSpeedHigh = 3 };
+
+struct Segment {
+	uint32_t gref;
+	uint16_t offset;
+	uint16_t length;
+};
+
+struct UrbRequest {
+	uint16_t id;
+	uint16_t nr_buffer_segs;
+	uint32_t pipe;
+	uint16_t transfer_flags;
+	uint16_t buffer_length;
+	union {
+		uint8_t ctrl[8]; // the SETUP packet
+		struct {
+			uint16_t interval;
+			uint16_t start_frame;
+			uint16_t number_of_packets;
+			uint16_t nr_frame_desc_segs;
+		} isoc;
+		struct {
+			uint16_t interval;
+			uint16_t pad[3];
+		} intr;
+		struct {
+			uint16_t unlink_id;
+			uint16_t pad[3];
+		} unlink;
+	} u;
+	Segment seg[kMaxSegments];
+};
+static_assert(sizeof(UrbRequest) == 148);
+
+struct UrbResponse {
+	uint16_t id;
+	uint16_t start_frame;
+	int32_t status;
+	int32_t actual_length;
+	int32_t error_count;
+};
+static_assert(sizeof(UrbResponse) == 16);
+
+struct ConnRequest {
+	uint16_t id;
+};
+
+struct ConnResponse {
+	uint16_t id;
+	uint8_t portnum;
+	uint8_t speed;
+};
+static_assert(sizeof(ConnResponse) == 4);
+
+// An isochronous packet descriptor as the guest's kernel lays it out
+// (struct usb_iso_packet_descriptor), granted after the buffer segments.
+struct IsoDesc {
+	uint32_t offset;
+	uint32_t length;
+	uint32_t actual_length;
+	int32_t status;
+};
+static_assert(sizeof(IsoDesc) == 16);
+
+// The wire structs are plain and fully defined, so the private copy is the
+// decoded form.
+struct UrbProto {
+	using WireRequest = UrbRequest;
+	using WireResponse = UrbResponse;
+	using Request = UrbRequest;
+	using Response = UrbResponse;
+	static void Decode(const WireRequest &w, Request *r) { *r = w; }
+	static void Encode(const Response &r, WireResponse *w) { *w = r; }
+};
+
+struct ConnProto {
+	using WireRequest = ConnRequest;
+	using WireResponse = ConnResponse;
+	using Request = ConnRequest;
+	using Response = ConnResponse;
+	static void Decode(const WireRequest &w, Request *r) { *r = w; }
+	static void Encode(const Response &r, WireResponse *w) { *w = r; }
+};
+
+} // namespace xenidc::usbif
+
+#endif // XENIDC_ABI_USBIF_H

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// RbrMapperPool: turns remote buffers (SgRbr) into local ones (Lbr) and back,
+// with every resource preallocated at Create(): the I/O path never allocates.
+//
+//   auto r = RbrMapperPool::Create({.frames = 1024, .max_elems = 256, ...});
+//   RbrMapperPool *pool = r.value();
+//   Status s = pool->Map(sg, Direction::kFromDevice, &mapping);  // -EAGAIN: requeue
+//   ... I/O on mapping.lbr() ...
+//   pool->CopyOut(&mapping, bytes_done);   // staging only: results to the guest
+//   pool->Unmap(&mapping);                 // or UnmapBatch() for many at once
+//   RbrMapperPool::Destroy(pool);
+//
+// Two ways to reach the data, chosen by Config::sg_capable:
+//   - SG (zero copy): each element's grant is mapped onto a pool frame and
+//     the Lbr lists (frame, offset, length). For drivers whose device takes
+//     scatter-gather lists (block bios, USB host controllers with SG).
+//   - Staging: one contiguous pool buffer; grant copy fills it before a
+//     transfer to the device and empties it after one from the device.
+//
+// Persistent grants (SetPersistent): mapped grants stay mapped in a bounded
+// per-pool cache keyed by grant reference, so a frontend that reuses its
+// grants costs no map or unmap at all. When the cache is full, the least
+// recently used idle entry is evicted.
+//
+// Not thread-safe: one context (the owner's work) calls it.
+#ifndef XENIDC_MAPPER_POOL_H
+#define XENIDC_MAPPER_POOL_H
+
+#include <xenidc/rbr.h>
+#include <xenidc/status.h>
+
+namespace xenidc {
+
+class RbrMapperPool;
+
+constexpr uint32_t kNoHandle = ~0u;
+
+// One element's claim on the pool while its I/O is in flight.
+struct MappedElem {
+	uint32_t slot;	 // frame index, or cache entry index if persistent
+	uint32_t handle; // transient: grant handle, kNoHandle if not mapped
+	bool persistent;
+};
+
+// The state of one mapped SgRbr. The caller provides its storage (sized for
+// the most elements it will map) and keeps `sg` alive until Unmap.
+class Mapping {
+public:
+	void Init(ktl::Span<SgElement> sg, ktl::Span<MappedElem> elems)
+	{
+		sg_ = sg;
+		elems_ = elems;
+		count_ = 0;
+		staging_ = -1;
+	}
+	bool mapped() const { return count_ > 0 || staging_ >= 0; }
+	Lbr lbr() const
+	{
+		return staging_ >= 0 ? Lbr::Contiguous(buffer_, bytes_)
+				     : Lbr::Sg(ktl::Span<const SgElement>(sg_.data(), count_));
+	}
+	size_t bytes() const { return bytes_; }
+
+private:
+	friend class RbrMapperPool;
+	ktl::Span<SgElement> sg_;
+	ktl::Span<MappedElem> elems_;
+	SgRbr rbr_;
+	Direction dir_ = Direction::kToDevice;
+	uint32_t count_ = 0; // mapped elements (SG mode)
+	int32_t staging_ = -1; // staging buffer index
+	void *buffer_ = nullptr;
+	size_t bytes_ = 0;
+};
+
+class RbrMapperPool {
+public:
+	struct Config {
+		uint32_t frames = 0;	     // grant-mappable frames (SG mode and cache)
+		uint32_t max_elems = 0;	     // most elements in one Map()
+		uint32_t persistent_max = 0; // cache capacity, <= frames
+		bool sg_capable = true;
+		uint32_t staging_buffers = 0; // staging mode: buffers ...
+		uint32_t staging_bytes = 0;   // ... of this many bytes each
+	};
+
+	struct Stats {
+		uint64_t maps;		 // grants mapped (hypercall ops)
+		uint64_t unmaps;	 // grants unmapped
+		uint64_t map_failures;	 // Map() calls failed by a bad grant
+		uint64_t exhausted;	 // Map() calls that got -EAGAIN
+		uint64_t persistent_hits;
+		uint64_t persistent_evictions;
+		uint64_t copied_bytes; // staging mode, both ways
+	};
+
+	static Result<RbrMapperPool *> Create(const Config &c);
+	// Unmaps the cache and frees everything; all mappings must be released.
+	static void Destroy(RbrMapperPool *pool);
+
+	// Persistent grants are negotiated per connection. Turning them off
+	// unmaps the cache.
+	void SetPersistent(bool on);
+	bool persistent() const { return persistent_on_; }
+
+	// All or nothing. -EAGAIN: not enough free frames or buffers now (try
+	// again after some Unmap). -EINVAL: malformed. -EFAULT: a grant did not
+	// map or copy (the frontend's fault).
+	Status Map(const SgRbr &sg, Direction dir, Mapping *m);
+	// Staging, kFromDevice: copies the first `bytes` of the buffer to the
+	// frontend. A no-op for SG mappings (the device wrote in place).
+	Status CopyOut(Mapping *m, size_t bytes);
+	void Unmap(Mapping *m) { UnmapBatch(ktl::Span<Mapping *const>(&m, 1)); }
+	// Releases many mappings with one unmap hypercall batch.
+	void UnmapBatch(ktl::Span<Mapping *const> ms);
+
+	const Config &config() const { return cfg_; }
+	uint32_t free_frames() const { return nfree_; }
+	uint32_t persistent_count() const { return cache_used_; }
+	uint32_t frames_in_use() const;
+	Stats stats() const { return stats_; }
+
+private:
+	struct CacheEntry;
+	struct OpSlot {
+		bool persistent; // idx is a cache entry, else an element
+		uint32_t idx;
+	};
+	RbrMapperPool() = default;
+	~RbrMapperPool() = default;
+
+	Status MapSg(const SgRbr &sg, Direction dir, Mapping *m);
+	bool ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache, uint32_t idx,
+			MappedElem *e, uint32_t *nops, uint32_t *nunmap);
+	bool SettleMaps(uint32_t nops, bool run, Mapping *m);
+	Status MapStaged(const SgRbr &sg, Direction dir, Mapping *m);
+	Status Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote);
+	void ReleaseSg(Mapping *m, uint32_t *nunmap);
+	void FlushUnmaps(uint32_t n);
+
+	// Persistent cache.
+	int32_t CacheFind(GrantRef g) const;
+	int32_t CacheInsert(GrantRef g, uint32_t frame);
+	void CacheRemove(int32_t e);
+	void LruUnlink(int32_t e);
+	void LruPushBack(int32_t e);
+	bool EvictOne(uint32_t *nunmap);
+	void CacheFlush();
+
+	Config cfg_;
+	Stats stats_{};
+	xi_page **frames_ = nullptr;
+	uint32_t *free_ = nullptr; // stack of free frame indexes
+	uint32_t nfree_ = 0;
+	xi_map_op *ops_ = nullptr;   // scratch, max_elems entries
+	OpSlot *op_slot_ = nullptr;  // what each op in ops_ maps for
+	xi_copy_op *copies_ = nullptr; // scratch, staging mode
+	xi_map_op *unmaps_ = nullptr;  // scratch for batched unmaps
+	uint32_t unmaps_cap_ = 0;
+
+	void **staging_ = nullptr;
+	int32_t *staging_free_ = nullptr;
+	uint32_t nstaging_free_ = 0;
+
+	bool persistent_on_ = false;
+	CacheEntry *cache_ = nullptr; // persistent_max entries
+	int32_t *buckets_ = nullptr;  // hash heads, nbuckets_ (power of 2)
+	uint32_t nbuckets_ = 0;
+	int32_t cache_free_ = -1; // free entry list
+	uint32_t cache_used_ = 0;
+	int32_t lru_head_ = -1; // idle entries, least recently used first
+	int32_t lru_tail_ = -1;
+	DomId cache_dom_;
+};
+
+} // namespace xenidc
+
+#endif // XENIDC_MAPPER_POOL_H

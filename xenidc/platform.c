@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Kernel implementation of include/xenidc/platform.h: the only place the core
+ * meets the kernel. Each function translates one call, nothing more.
+ */
+#define pr_fmt(fmt) "xenidc: " fmt
+
+#include <linux/errno.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/ratelimit.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <xen/events.h>
+#include <xen/grant_table.h>
+#include <xen/xenbus.h>
+
+#include <xenidc/xen_ops.h>
+
+#include "xenidc.h"
+
+/* The core's error numbers and grant statuses are the kernel's. */
+static_assert(XI_GNTST_GENERAL_ERROR == GNTST_general_error);
+static_assert(XI_GNTST_BAD_GNTREF == GNTST_bad_gntref);
+static_assert(XI_GNTST_PERMISSION_DENIED == GNTST_permission_denied);
+static_assert(XI_PAGE_SIZE == XEN_PAGE_SIZE && XI_PAGE_SIZE == PAGE_SIZE);
+static_assert(sizeof(xi_gref_t) == sizeof(grant_ref_t));
+static_assert(sizeof(xi_domid_t) == sizeof(domid_t));
+static_assert(sizeof(spinlock_t) <= sizeof(struct xi_spinlock));
+static_assert(sizeof(struct mutex) <= sizeof(struct xi_mutex));
+static_assert(sizeof(wait_queue_head_t) <= sizeof(struct xi_waitq));
+
+static struct workqueue_struct *xi_wq;
+
+/* ---- Memory ---- */
+
+void *xi_zalloc(size_t size)
+{
+	return kvzalloc(size, GFP_KERNEL);
+}
+EXPORT_SYMBOL_GPL(xi_zalloc);
+
+void xi_free(const void *p)
+{
+	kvfree(p);
+}
+EXPORT_SYMBOL_GPL(xi_free);
+
+void *xi_dma_alloc(size_t size)
+{
+	return kzalloc(size, GFP_KERNEL);
+}
+EXPORT_SYMBOL_GPL(xi_dma_alloc);
+
+void xi_dma_free(void *p)
+{
+	kfree(p);
+}
+EXPORT_SYMBOL_GPL(xi_dma_free);
+
+void *xi_page_address(struct xi_page *page)
+{
+	return page_address((struct page *)page);
+}
+EXPORT_SYMBOL_GPL(xi_page_address);
+
+/* ---- The hypervisor's operations ---- */
+
+static int xen_pages_alloc(unsigned int n, struct xi_page **pages)
+{
+	return gnttab_alloc_pages(n, (struct page **)pages);
+}
+
+static void xen_pages_free(unsigned int n, struct xi_page **pages)
+{
+	gnttab_free_pages(n, (struct page **)pages);
+}
+
+/* Grant operations are translated in chunks kept on the stack. */
+#define XI_GNT_CHUNK 16
+
+static unsigned long xi_host_addr(struct xi_page *page)
+{
+	return (unsigned long)pfn_to_kaddr(page_to_pfn((struct page *)page));
+}
+
+static void xen_unmap_chunk(struct xi_map_op *ops, unsigned int n);
+
+static int xen_map_chunk(struct xi_map_op *ops, unsigned int n)
+{
+	struct gnttab_map_grant_ref map[XI_GNT_CHUNK];
+	struct page *pages[XI_GNT_CHUNK];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		gnttab_set_map_op(&map[i], xi_host_addr(ops[i].page),
+				  GNTMAP_host_map | (ops[i].readonly ? GNTMAP_readonly : 0),
+				  ops[i].gref, ops[i].dom);
+		pages[i] = (struct page *)ops[i].page;
+	}
+	ret = gnttab_map_refs(map, NULL, pages, n);
+	for (i = 0; i < n; i++) {
+		ops[i].status = map[i].status;
+		ops[i].handle = map[i].handle;
+	}
+	if (ret) {
+		/* The p2m update failed: undo what the hypervisor mapped. */
+		xen_unmap_chunk(ops, n);
+		for (i = 0; i < n; i++)
+			ops[i].status = XI_GNTST_GENERAL_ERROR;
+	}
+	return 0;
+}
+
+static void xen_unmap_chunk(struct xi_map_op *ops, unsigned int n)
+{
+	struct gnttab_unmap_grant_ref unmap[XI_GNT_CHUNK];
+	struct page *pages[XI_GNT_CHUNK];
+	struct gntab_unmap_queue_data q = {
+		.unmap_ops = unmap,
+		.pages = pages,
+	};
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (ops[i].status != XI_GNTST_OKAY)
+			continue;
+		gnttab_set_unmap_op(&unmap[q.count], xi_host_addr(ops[i].page),
+				    GNTMAP_host_map, ops[i].handle);
+		pages[q.count++] = (struct page *)ops[i].page;
+	}
+	/* Waits until the block or USB layer dropped its page references. */
+	if (q.count && gnttab_unmap_refs_sync(&q))
+		pr_err_ratelimited("grant unmap failed: %u pages leaked\n", q.count);
+}
+
+static int xen_grant_map(struct xi_map_op *ops, unsigned int n)
+{
+	unsigned int done, c;
+	int ret;
+
+	for (done = 0; done < n; done += c) {
+		c = min_t(unsigned int, n - done, XI_GNT_CHUNK);
+		ret = xen_map_chunk(ops + done, c);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int xen_grant_unmap(struct xi_map_op *ops, unsigned int n)
+{
+	unsigned int done, c;
+
+	for (done = 0; done < n; done += c) {
+		c = min_t(unsigned int, n - done, XI_GNT_CHUNK);
+		xen_unmap_chunk(ops + done, c);
+	}
+	return 0;
+}
+
+static int xen_grant_copy(struct xi_copy_op *ops, unsigned int n)
+{
+	struct gnttab_copy copy[XI_GNT_CHUNK];
+	unsigned int done, c, i;
+
+	for (done = 0; done < n; done += c) {
+		c = min_t(unsigned int, n - done, XI_GNT_CHUNK);
+		for (i = 0; i < c; i++) {
+			struct xi_copy_op *op = &ops[done + i];
+			struct gnttab_copy *g = &copy[i];
+			unsigned long lgfn = virt_to_gfn(op->local);
+			unsigned int loff = offset_in_page(op->local);
+
+			memset(g, 0, sizeof(*g));
+			g->len = op->len;
+			if (op->to_remote) {
+				g->source.u.gmfn = lgfn;
+				g->source.domid = DOMID_SELF;
+				g->source.offset = loff;
+				g->dest.u.ref = op->gref;
+				g->dest.domid = op->dom;
+				g->dest.offset = op->offset;
+				g->flags = GNTCOPY_dest_gref;
+			} else {
+				g->source.u.ref = op->gref;
+				g->source.domid = op->dom;
+				g->source.offset = op->offset;
+				g->dest.u.gmfn = lgfn;
+				g->dest.domid = DOMID_SELF;
+				g->dest.offset = loff;
+				g->flags = GNTCOPY_source_gref;
+			}
+		}
+		gnttab_batch_copy(copy, c);
+		for (i = 0; i < c; i++)
+			ops[done + i].status = copy[i].status;
+	}
+	return 0;
+}
+
+static int xen_ring_map(struct xi_xendev *dev, const xi_gref_t *grefs, unsigned int n,
+			void **addr)
+{
+	grant_ref_t refs[XENBUS_MAX_RING_GRANTS];
+
+	if (n == 0 || n > XENBUS_MAX_RING_GRANTS)
+		return -EINVAL;
+	memcpy(refs, grefs, n * sizeof(*refs));
+	return xenbus_map_ring_valloc((struct xenbus_device *)dev, refs, n, addr);
+}
+
+static void xen_ring_unmap(struct xi_xendev *dev, void *addr)
+{
+	xenbus_unmap_ring_vfree((struct xenbus_device *)dev, addr);
+}
+
+struct xi_evtchn {
+	int irq;
+	xi_event_fn fn;
+	void *arg;
+};
+
+static irqreturn_t xi_evtchn_interrupt(int irq, void *dev_id)
+{
+	struct xi_evtchn *ch = dev_id;
+
+	ch->fn(ch->arg);
+	return IRQ_HANDLED;
+}
+
+static int xen_evtchn_bind(struct xi_xendev *dev, unsigned int port, xi_event_fn fn,
+			   void *arg, const char *name, struct xi_evtchn **out)
+{
+	struct xi_evtchn *ch = kzalloc(sizeof(*ch), GFP_KERNEL);
+	int irq;
+
+	if (!ch)
+		return -ENOMEM;
+	ch->fn = fn;
+	ch->arg = arg;
+	irq = bind_interdomain_evtchn_to_irqhandler_lateeoi((struct xenbus_device *)dev, port,
+							    xi_evtchn_interrupt, 0, name, ch);
+	if (irq < 0) {
+		kfree(ch);
+		return irq;
+	}
+	ch->irq = irq;
+	*out = ch;
+	return 0;
+}
+
+static void xen_evtchn_unbind(struct xi_evtchn *ch)
+{
+	unbind_from_irqhandler(ch->irq, ch);
+	kfree(ch);
+}
+
+static void xen_evtchn_notify(struct xi_evtchn *ch)
+{
+	notify_remote_via_irq(ch->irq);
+}
+
+static void xen_evtchn_eoi(struct xi_evtchn *ch, bool spurious)
+{
+	xen_irq_lateeoi(ch->irq, spurious ? XEN_EOI_FLAG_SPURIOUS : 0);
+}
+
+static const struct xi_xen_ops xi_hypervisor_ops = {
+	.pages_alloc = xen_pages_alloc,
+	.pages_free = xen_pages_free,
+	.grant_map = xen_grant_map,
+	.grant_unmap = xen_grant_unmap,
+	.grant_copy = xen_grant_copy,
+	.ring_map = xen_ring_map,
+	.ring_unmap = xen_ring_unmap,
+	.evtchn_bind = xen_evtchn_bind,
+	.evtchn_unbind = xen_evtchn_unbind,
+	.evtchn_notify = xen_evtchn_notify,
+	.evtchn_eoi = xen_evtchn_eoi,
+};
+
+static const struct xi_xen_ops *xi_ops = &xi_hypervisor_ops;
+
+void xi_set_xen_ops(const struct xi_xen_ops *ops)
+{
+	WRITE_ONCE(xi_ops, ops ? ops : &xi_hypervisor_ops);
+}
+EXPORT_SYMBOL_GPL(xi_set_xen_ops);
+
+int xi_pages_alloc(unsigned int n, struct xi_page **pages)
+{
+	return READ_ONCE(xi_ops)->pages_alloc(n, pages);
+}
+EXPORT_SYMBOL_GPL(xi_pages_alloc);
+
+void xi_pages_free(unsigned int n, struct xi_page **pages)
+{
+	READ_ONCE(xi_ops)->pages_free(n, pages);
+}
+EXPORT_SYMBOL_GPL(xi_pages_free);
+
+int xi_grant_map(struct xi_map_op *ops, unsigned int n)
+{
+	return READ_ONCE(xi_ops)->grant_map(ops, n);
+}
+EXPORT_SYMBOL_GPL(xi_grant_map);
+
+int xi_grant_unmap(struct xi_map_op *ops, unsigned int n)
+{
+	return READ_ONCE(xi_ops)->grant_unmap(ops, n);
+}
+EXPORT_SYMBOL_GPL(xi_grant_unmap);
+
+int xi_grant_copy(struct xi_copy_op *ops, unsigned int n)
+{
+	return READ_ONCE(xi_ops)->grant_copy(ops, n);
+}
+EXPORT_SYMBOL_GPL(xi_grant_copy);
+
+int xi_ring_map(struct xi_xendev *dev, const xi_gref_t *grefs, unsigned int n, void **addr)
+{
+	return READ_ONCE(xi_ops)->ring_map(dev, grefs, n, addr);
+}
+EXPORT_SYMBOL_GPL(xi_ring_map);
+
+void xi_ring_unmap(struct xi_xendev *dev, void *addr)
+{
+	READ_ONCE(xi_ops)->ring_unmap(dev, addr);
+}
+EXPORT_SYMBOL_GPL(xi_ring_unmap);
+
+int xi_evtchn_bind(struct xi_xendev *dev, unsigned int port, xi_event_fn fn, void *arg,
+		   const char *name, struct xi_evtchn **out)
+{
+	return READ_ONCE(xi_ops)->evtchn_bind(dev, port, fn, arg, name, out);
+}
+EXPORT_SYMBOL_GPL(xi_evtchn_bind);
+
+void xi_evtchn_unbind(struct xi_evtchn *ch)
+{
+	READ_ONCE(xi_ops)->evtchn_unbind(ch);
+}
+EXPORT_SYMBOL_GPL(xi_evtchn_unbind);
+
+void xi_evtchn_notify(struct xi_evtchn *ch)
+{
+	READ_ONCE(xi_ops)->evtchn_notify(ch);
+}
+EXPORT_SYMBOL_GPL(xi_evtchn_notify);
+
+void xi_evtchn_eoi(struct xi_evtchn *ch, bool spurious)
+{
+	READ_ONCE(xi_ops)->evtchn_eoi(ch, spurious);
+}
+EXPORT_SYMBOL_GPL(xi_evtchn_eoi);
+
+/* ---- Locks, waits, work ---- */
+
+void xi_spin_init(struct xi_spinlock *lock)
+{
+	spin_lock_init((spinlock_t *)lock);
+}
+EXPORT_SYMBOL_GPL(xi_spin_init);
+
+unsigned long xi_spin_lock_irqsave(struct xi_spinlock *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave((spinlock_t *)lock, flags);
+	return flags;
+}
+EXPORT_SYMBOL_GPL(xi_spin_lock_irqsave);
+
+void xi_spin_unlock_irqrestore(struct xi_spinlock *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore((spinlock_t *)lock, flags);
+}
+EXPORT_SYMBOL_GPL(xi_spin_unlock_irqrestore);
+
+void xi_mutex_init(struct xi_mutex *m)
+{
+	mutex_init((struct mutex *)m);
+}
+EXPORT_SYMBOL_GPL(xi_mutex_init);
+
+void xi_mutex_lock(struct xi_mutex *m)
+{
+	mutex_lock((struct mutex *)m);
+}
+EXPORT_SYMBOL_GPL(xi_mutex_lock);
+
+void xi_mutex_unlock(struct xi_mutex *m)
+{
+	mutex_unlock((struct mutex *)m);
+}
+EXPORT_SYMBOL_GPL(xi_mutex_unlock);
+
+void xi_waitq_init(struct xi_waitq *wq)
+{
+	init_waitqueue_head((wait_queue_head_t *)wq);
+}
+EXPORT_SYMBOL_GPL(xi_waitq_init);
+
+void xi_wait_until(struct xi_waitq *wq, bool (*cond)(void *arg), void *arg)
+{
+	wait_event(*(wait_queue_head_t *)wq, cond(arg));
+}
+EXPORT_SYMBOL_GPL(xi_wait_until);
+
+void xi_wake_all(struct xi_waitq *wq)
+{
+	wake_up_all((wait_queue_head_t *)wq);
+}
+EXPORT_SYMBOL_GPL(xi_wake_all);
+
+struct xi_work {
+	struct work_struct work;
+	xi_work_fn fn;
+	void *arg;
+};
+
+static void xi_work_run(struct work_struct *work)
+{
+	struct xi_work *w = container_of(work, struct xi_work, work);
+
+	w->fn(w->arg);
+}
+
+struct xi_work *xi_work_create(xi_work_fn fn, void *arg)
+{
+	struct xi_work *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	INIT_WORK(&w->work, xi_work_run);
+	w->fn = fn;
+	w->arg = arg;
+	return w;
+}
+EXPORT_SYMBOL_GPL(xi_work_create);
+
+void xi_work_queue(struct xi_work *w)
+{
+	queue_work(xi_wq, &w->work);
+}
+EXPORT_SYMBOL_GPL(xi_work_queue);
+
+void xi_work_cancel_sync(struct xi_work *w)
+{
+	cancel_work_sync(&w->work);
+}
+EXPORT_SYMBOL_GPL(xi_work_cancel_sync);
+
+void xi_work_destroy(struct xi_work *w)
+{
+	kfree(w);
+}
+EXPORT_SYMBOL_GPL(xi_work_destroy);
+
+/* ---- Misc ---- */
+
+static const char *const xi_levels[] = {
+	[XI_LOG_ERR] = KERN_ERR,
+	[XI_LOG_WARN] = KERN_WARNING,
+	[XI_LOG_INFO] = KERN_INFO,
+	[XI_LOG_DEBUG] = KERN_DEBUG,
+};
+
+static void xi_vlog(enum xi_log_level level, const char *fmt, va_list *args)
+{
+	struct va_format vaf = { .fmt = fmt, .va = args };
+
+	if (level == XI_LOG_DEBUG)
+		pr_debug("%pV\n", &vaf);
+	else
+		printk("%s" pr_fmt("%pV\n"), xi_levels[level], &vaf);
+}
+
+void xi_log(enum xi_log_level level, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	xi_vlog(level, fmt, &args);
+	va_end(args);
+}
+EXPORT_SYMBOL_GPL(xi_log);
+
+void xi_log_ratelimited(enum xi_log_level level, const char *fmt, ...)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL, DEFAULT_RATELIMIT_BURST);
+	va_list args;
+
+	if (!__ratelimit(&rs))
+		return;
+	va_start(args, fmt);
+	xi_vlog(level, fmt, &args);
+	va_end(args);
+}
+EXPORT_SYMBOL_GPL(xi_log_ratelimited);
+
+uint64_t xi_now_ns(void)
+{
+	return ktime_get_ns();
+}
+EXPORT_SYMBOL_GPL(xi_now_ns);
+
+void xi_assert_failed(const char *expr, const char *file, int line)
+{
+	WARN(1, "xenidc: invariant failed: %s (%s:%d)\n", expr, file, line);
+}
+EXPORT_SYMBOL_GPL(xi_assert_failed);
+
+int xi_platform_init(void)
+{
+	xi_wq = alloc_workqueue("xenidc", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return xi_wq ? 0 : -ENOMEM;
+}
+
+void xi_platform_exit(void)
+{
+	destroy_workqueue(xi_wq);
+}
