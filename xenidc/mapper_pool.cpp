@@ -53,8 +53,7 @@ Result<RbrMapperPool *> RbrMapperPool::Create(const Config &c)
 		p->frames_ = ktl::AllocArray<xi_page *>(c.frames);
 		p->free_ = ktl::AllocArray<uint32_t>(c.frames);
 		ok = p->frames_ && p->free_ && xi_pages_alloc(c.frames, p->frames_) == 0;
-		if (!ok && p->frames_)
-			ktl::MemZero(p->frames_, c.frames * sizeof(*p->frames_));
+		p->have_frames_ = ok;
 		for (uint32_t i = 0; ok && i < c.frames; i++)
 			p->free_[p->nfree_++] = c.frames - 1 - i;
 	}
@@ -95,8 +94,7 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 		return;
 	p->CacheFlush();
 	// Never free a frame a foreign grant may still be mapped onto.
-	bool leak = XI_WARN_ON(p->frames_in_use() != 0);
-	if (p->frames_ && p->frames_[0] && !leak)
+	if (p->have_frames_ && !XI_WARN_ON(p->frames_in_use() != 0))
 		xi_pages_free(p->cfg_.frames, p->frames_);
 	for (uint32_t i = 0; p->staging_ && i < p->cfg_.staging_buffers; i++)
 		xi_dma_free(p->staging_[i]);

@@ -151,6 +151,7 @@ private:
 	Config cfg_;
 	Stats stats_{};
 	xi_page **frames_ = nullptr;
+	bool have_frames_ = false;
 	uint32_t *free_ = nullptr; // stack of free frame indexes
 	uint32_t nfree_ = 0;
 	xi_map_op *ops_ = nullptr;   // scratch, max_elems entries

@@ -11,9 +11,10 @@
 #include "sim.h"
 
 class SimTest : public ::testing::Test {
-protected:
+public:
 	static constexpr xi_domid_t kGuest = 7;
 
+protected:
 	void SetUp() override
 	{
 		sim_.on_warning = [this](const std::string &m) {

@@ -27,6 +27,7 @@ public:
 			refs_.push_back(s.GrantAccess(dom, first_ + i, kDom0, false));
 		base_ = d.Frame(first_);
 		memset(base_, 0, pages * XI_PAGE_SIZE);
+		hdr()->req_event = hdr()->rsp_event = 1; // SHARED_RING_INIT
 		size_ = xenidc::RingEntries(pages * XI_PAGE_SIZE, sizeof(Entry));
 		port_ = s.AllocPort(dom);
 	}
@@ -35,6 +36,7 @@ public:
 	void SetIndexes(xenidc::RingIdx idx)
 	{
 		hdr()->req_prod = hdr()->rsp_prod = idx;
+		hdr()->req_event = hdr()->rsp_event = idx + 1;
 		req_prod_pvt_ = rsp_cons_ = idx;
 	}
 
