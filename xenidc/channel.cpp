@@ -1,49 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// ChannelBase: ring mapping, event channel and work shared by every Channel.
+// EventWorker and RingMapping: the protocol-independent parts of a channel.
 #include <xenidc/channel.h>
 
 namespace xenidc {
 
-Status ChannelBase::OpenBase(const Params &p, xi_work_fn work, void *arg, void **ring,
-			     size_t *bytes)
+Status EventWorker::Open(xi_xendev *dev, unsigned port, xi_work_fn work, void *arg,
+			 const char *name)
 {
-	if (XI_WARN_ON(evtchn_ != nullptr))
+	if (XI_WARN_ON(work_ != nullptr))
 		return Status::Error(err::kBusy);
-	size_t pages = p.ring_refs.size();
-	if (pages == 0 || pages > kMaxRingPages)
-		return Status::Error(err::kInval);
-
-	xi_gref_t refs[kMaxRingPages];
-	for (size_t i = 0; i < pages; i++)
-		refs[i] = p.ring_refs[i].value();
-	int rc = xi_ring_map(p.dev, refs, (unsigned)pages, &ring_);
-	if (rc)
-		return Status::Error(rc);
-	dev_ = p.dev;
-
 	work_ = xi_work_create(work, arg);
-	if (!work_) {
-		CloseBase();
+	if (!work_)
 		return Status::Error(err::kNoMem);
-	}
 	event_pending_.Store(false);
 	eoi_owed_ = false;
 	found_work_ = false;
-	rc = xi_evtchn_bind(p.dev, p.evtchn, &ChannelBase::OnEvent, this, p.name, &evtchn_);
+	int rc = xi_evtchn_bind(dev, port, &EventWorker::OnEvent, this, name, &evtchn_);
 	if (rc) {
 		evtchn_ = nullptr;
-		CloseBase();
+		Close();
 		return Status::Error(rc);
 	}
-	*ring = ring_;
-	*bytes = pages * XI_PAGE_SIZE;
 	return Status::Ok();
 }
 
-void ChannelBase::CloseBase()
+void EventWorker::Close()
 {
-	// No new events, then no work left running, then the ring can go.
 	if (evtchn_) {
 		xi_evtchn_unbind(evtchn_);
 		evtchn_ = nullptr;
@@ -53,28 +36,24 @@ void ChannelBase::CloseBase()
 		xi_work_destroy(work_);
 		work_ = nullptr;
 	}
-	if (ring_) {
-		xi_ring_unmap(dev_, ring_);
-		ring_ = nullptr;
-	}
 }
 
-void ChannelBase::OnEvent(void *arg)
+void EventWorker::OnEvent(void *arg)
 {
-	auto *self = static_cast<ChannelBase *>(arg);
+	auto *self = static_cast<EventWorker *>(arg);
 
 	self->events_.Add();
 	self->event_pending_.Store(true);
 	xi_work_queue(self->work_);
 }
 
-void ChannelBase::BeginPass()
+void EventWorker::BeginPass()
 {
 	if (event_pending_.Exchange(false))
 		eoi_owed_ = true;
 }
 
-void ChannelBase::EndPass(Outcome o, unsigned consumed)
+void EventWorker::EndPass(Outcome o, unsigned consumed)
 {
 	if (consumed)
 		found_work_ = true;
@@ -84,7 +63,7 @@ void ChannelBase::EndPass(Outcome o, unsigned consumed)
 		return;
 	case Outcome::kStalled:
 	case Outcome::kBroken:
-		// Keep the event masked: the owner kicks us when it can go on,
+		// The event stays masked: the owner kicks us when it can go on,
 		// or tears the channel down.
 		return;
 	case Outcome::kIdle:
@@ -97,6 +76,34 @@ void ChannelBase::EndPass(Outcome o, unsigned consumed)
 	xi_evtchn_eoi(evtchn_, !found_work_);
 	eoi_owed_ = false;
 	found_work_ = false;
+}
+
+Status RingMapping::Map(xi_xendev *dev, ktl::Span<const GrantRef> refs)
+{
+	if (XI_WARN_ON(addr_ != nullptr))
+		return Status::Error(err::kBusy);
+	if (refs.empty() || refs.size() > kMaxRingPages)
+		return Status::Error(err::kInval);
+	xi_gref_t raw[kMaxRingPages];
+	for (size_t i = 0; i < refs.size(); i++)
+		raw[i] = refs[i].value();
+	int rc = xi_ring_map(dev, raw, (unsigned)refs.size(), &addr_);
+	if (rc) {
+		addr_ = nullptr;
+		return Status::Error(rc);
+	}
+	dev_ = dev;
+	bytes_ = refs.size() * XI_PAGE_SIZE;
+	return Status::Ok();
+}
+
+void RingMapping::Unmap()
+{
+	if (!addr_)
+		return;
+	xi_ring_unmap(dev_, addr_);
+	addr_ = nullptr;
+	bytes_ = 0;
 }
 
 } // namespace xenidc

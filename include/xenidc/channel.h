@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// Channel<Proto>: one shared ring (one or more pages) plus one event channel,
-// typed by a protocol, with the worker that consumes it.
+// Channels: shared rings plus the event channel that signals them.
 //
-//   Channel<BlkifProto<kX86_64>> ch;
-//   XI_TRY(ch.Open(params, &RingWork, this));  // RingWork calls ch.Consume()
-//   ...
+//   EventWorker   one event channel and the work it wakes, with late EOI
+//   MappedRing<P> one shared ring of protocol P, mapped from the frontend
+//   Channel<P>    the usual pairing: one ring, one event channel
+//
+//   Channel<blkif::ProtoX86_64> ch;
+//   XI_TRY(ch.Open(params, &RingWork, this));   // RingWork calls ch.Consume()
 //   ch.Consume(budget, [&](const Request &r) { return Handle(r); });
-//   ch.Respond(rsp);                            // from any context
+//   ch.Respond(rsp);                             // any context
 //   ch.Close();
+//
+// usbif has two rings behind one event channel; it uses an EventWorker and
+// two MappedRings directly.
 //
 // Events: the interrupt only queues the work. The work consumes a bounded
 // batch (fairness between devices), re-checks the ring before going idle so
@@ -27,56 +32,45 @@ namespace xenidc {
 // The most ring pages a frontend may offer (XENBUS_MAX_RING_GRANTS).
 constexpr unsigned kMaxRingPages = 16;
 
-// The protocol-independent half: ring mapping, event channel, work, EOI.
-class ChannelBase {
+// How a pass over a ring ended.
+enum class Outcome {
+	kIdle,	  // ring empty (after the final re-check)
+	kBusy,	  // budget used up, more requests wait
+	kStalled, // out of resources or response slots: Kick() once some free
+	kBroken,  // hostile producer index: disconnect the device
+};
+
+class EventWorker {
 public:
-	struct Params {
-		xi_xendev *dev = nullptr;
-		ktl::Span<const GrantRef> ring_refs;
-		unsigned int evtchn = 0;
-		const char *name = ""; // for /proc/interrupts
-	};
+	EventWorker() = default;
+	EventWorker(const EventWorker &) = delete;
+	EventWorker &operator=(const EventWorker &) = delete;
+	~EventWorker() { XI_WARN_ON(evtchn_ != nullptr || work_ != nullptr); }
 
-	// How a pass over the ring ended.
-	enum class Outcome {
-		kIdle,	  // ring empty, event acknowledged
-		kBusy,	  // budget used up, work queued again
-		kStalled, // out of resources or response slots: Kick() once some free
-		kBroken,  // hostile producer index: disconnect the device
-	};
-
-	ChannelBase() = default;
-	ChannelBase(const ChannelBase &) = delete;
-	ChannelBase &operator=(const ChannelBase &) = delete;
-	~ChannelBase() { XI_WARN_ON(evtchn_ != nullptr); }
+	// Creates the work, then binds the event channel (so no event arrives
+	// before the work exists). On error nothing is left.
+	Status Open(xi_xendev *dev, unsigned port, xi_work_fn work, void *arg, const char *name);
+	// Unbinds, then waits for a running work and drops a queued one.
+	void Close();
+	bool open() const { return evtchn_ != nullptr; }
 
 	// Runs the work (again) soon. Any context.
 	void Kick() { xi_work_queue(work_); }
 	// Wakes the frontend.
 	void Notify() { xi_evtchn_notify(evtchn_); }
 
-	bool open() const { return evtchn_ != nullptr; }
-	uint64_t events() const { return events_.Get(); }
-	uint64_t spurious_events() const { return spurious_.Get(); }
-
-protected:
-	// Maps the ring, creates the work, binds the event channel (last, so no
-	// event arrives before the rest is ready). On error nothing is left.
-	Status OpenBase(const Params &p, xi_work_fn work, void *arg, void **ring, size_t *bytes);
-	// Unbinds, waits for the work, unmaps. Idempotent.
-	void CloseBase();
-
-	// Brackets one pass of the work. EndPass acknowledges the event when the
-	// ring went idle, flagging it spurious if no pass since the last
-	// acknowledgement found a request.
+	// Bracket one pass of the work. EndPass requeues a busy pass and
+	// acknowledges the event once the rings went idle, flagged spurious if
+	// no pass since the previous acknowledgement found a request.
 	void BeginPass();
 	void EndPass(Outcome o, unsigned consumed);
+
+	uint64_t events() const { return events_.Get(); }
+	uint64_t spurious_events() const { return spurious_.Get(); }
 
 private:
 	static void OnEvent(void *arg);
 
-	xi_xendev *dev_ = nullptr;
-	void *ring_ = nullptr;
 	xi_work *work_ = nullptr;
 	xi_evtchn *evtchn_ = nullptr;
 	ktl::Atomic<bool> event_pending_;
@@ -86,79 +80,57 @@ private:
 	ktl::Counter spurious_;
 };
 
-template <class Proto> class Channel : public ChannelBase {
+// Maps and unmaps the pages of one shared ring.
+class RingMapping {
+public:
+	RingMapping() = default;
+	RingMapping(const RingMapping &) = delete;
+	RingMapping &operator=(const RingMapping &) = delete;
+	~RingMapping() { XI_WARN_ON(addr_ != nullptr); }
+
+	Status Map(xi_xendev *dev, ktl::Span<const GrantRef> refs);
+	void Unmap();
+	void *addr() const { return addr_; }
+	size_t bytes() const { return bytes_; }
+
+private:
+	xi_xendev *dev_ = nullptr;
+	void *addr_ = nullptr;
+	size_t bytes_ = 0;
+};
+
+template <class Proto> class MappedRing {
 public:
 	using Request = typename Proto::Request;
 	using Response = typename Proto::Response;
 
-	~Channel() { Close(); }
-
-	Status Open(const Params &p, xi_work_fn work, void *arg)
+	Status Map(xi_xendev *dev, ktl::Span<const GrantRef> refs)
 	{
-		void *ring;
-		size_t bytes;
-		XI_TRY(OpenBase(p, work, arg, &ring, &bytes));
-		ring_.Attach(ring, bytes);
+		XI_TRY(mapping_.Map(dev, refs));
+		ring_.Attach(mapping_.addr(), mapping_.bytes());
 		has_stalled_ = false;
 		return Status::Ok();
 	}
-
-	void Close()
+	void Unmap()
 	{
-		CloseBase();
 		ring_.Detach();
+		mapping_.Unmap();
 	}
+	bool mapped() const { return ring_.attached(); }
 
-	// Called from the work only. handle(const Request &) returns true when it
-	// took the request (answered, or will answer later) and false when it is
-	// out of resources: the request is kept and offered first next time.
-	template <class Handler> Outcome Consume(unsigned budget, Handler &&handle)
+	// From the work only. handle(const Request &) returns true when it took
+	// the request (answered it, or will) and false when it is out of
+	// resources: the request is kept and offered first next time.
+	template <class Handler> Outcome Consume(unsigned budget, Handler &&handle, unsigned *n)
 	{
-		BeginPass();
-		unsigned n = 0;
-		Outcome o = ConsumeLoop(budget, handle, &n);
-		EndPass(o, n);
-		return o;
-	}
-
-	// Answers one request. Any context.
-	void Respond(const Response &r)
-	{
-		bool notify;
-		{
-			SpinGuard g(rsp_lock_);
-			ring_.PutResponse(r);
-			notify = ring_.PushResponses();
-		}
-		if (notify)
-			Notify();
-	}
-
-	// Answers several requests with one publish and at most one event.
-	template <class Fn> void RespondBatch(Fn &&fill)
-	{
-		bool notify;
-		{
-			SpinGuard g(rsp_lock_);
-			fill([this](const Response &r) { ring_.PutResponse(r); });
-			notify = ring_.PushResponses();
-		}
-		if (notify)
-			Notify();
-	}
-
-	BackRing<Proto> &ring() { return ring_; }
-
-private:
-	template <class Handler> Outcome ConsumeLoop(unsigned budget, Handler &handle, unsigned *n)
-	{
+		*n = 0;
 		if (has_stalled_) {
-			if (!handle(static_cast<const Request &>(stalled_)))
+			if (!handle(static_cast<const Request &>(current_)))
 				return Outcome::kStalled;
 			has_stalled_ = false;
 		}
 		while (*n < budget) {
-			switch (ring_.PopRequest(&stalled_)) {
+			switch (ring_.PopRequest(&current_)) {
 			case BackRing<Proto>::Pop::kBroken:
 				return Outcome::kBroken;
 			case BackRing<Proto>::Pop::kFull:
@@ -169,7 +141,7 @@ private:
 				return ring_.broken() ? Outcome::kBroken : Outcome::kIdle;
 			case BackRing<Proto>::Pop::kRequest:
 				++*n;
-				if (!handle(static_cast<const Request &>(stalled_))) {
+				if (!handle(static_cast<const Request &>(current_))) {
 					has_stalled_ = true;
 					return Outcome::kStalled;
 				}
@@ -178,11 +150,87 @@ private:
 		return Outcome::kBusy;
 	}
 
+	// Answers several requests with one publish; true if the frontend
+	// wants an event. Any context.
+	template <class Fn> bool RespondBatch(Fn &&fill)
+	{
+		SpinGuard g(rsp_lock_);
+		fill([this](const Response &r) { ring_.PutResponse(r); });
+		return ring_.PushResponses();
+	}
+	bool Respond(const Response &r)
+	{
+		return RespondBatch([&](auto put) { put(r); });
+	}
+
+	BackRing<Proto> &ring() { return ring_; }
+
+private:
+	RingMapping mapping_;
 	BackRing<Proto> ring_;
 	SpinLock rsp_lock_;
-	// The request being handled; kept when the handler stalls on it.
-	Request stalled_;
+	Request current_; // the request being handled; kept if it stalls
 	bool has_stalled_ = false;
+};
+
+template <class Proto> class Channel {
+public:
+	using Request = typename Proto::Request;
+	using Response = typename Proto::Response;
+
+	struct Params {
+		xi_xendev *dev = nullptr;
+		ktl::Span<const GrantRef> ring_refs;
+		unsigned int evtchn = 0;
+		const char *name = ""; // for /proc/interrupts
+	};
+
+	~Channel() { Close(); }
+
+	Status Open(const Params &p, xi_work_fn work, void *arg)
+	{
+		XI_TRY(ring_.Map(p.dev, p.ring_refs));
+		Status s = events_.Open(p.dev, p.evtchn, work, arg, p.name);
+		if (!s.ok())
+			ring_.Unmap();
+		return s;
+	}
+
+	// No new events, no work left running, then the ring goes. Idempotent.
+	void Close()
+	{
+		events_.Close();
+		ring_.Unmap();
+	}
+	bool open() const { return events_.open(); }
+
+	template <class Handler> Outcome Consume(unsigned budget, Handler &&handle)
+	{
+		unsigned n;
+		events_.BeginPass();
+		Outcome o = ring_.Consume(budget, handle, &n);
+		events_.EndPass(o, n);
+		return o;
+	}
+
+	void Respond(const Response &r)
+	{
+		if (ring_.Respond(r))
+			events_.Notify();
+	}
+	template <class Fn> void RespondBatch(Fn &&fill)
+	{
+		if (ring_.RespondBatch(fill))
+			events_.Notify();
+	}
+
+	void Kick() { events_.Kick(); }
+	EventWorker &events() { return events_; }
+	BackRing<Proto> &ring() { return ring_.ring(); }
+
+private:
+	MappedRing<Proto> ring_;
+	EventWorker events_;
 };
 
 } // namespace xenidc

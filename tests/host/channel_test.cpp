@@ -19,7 +19,7 @@ struct Backend {
 	unsigned budget = 1000;
 	int accept = 1 << 30; // how many more requests the handler takes
 	std::vector<uint64_t> seen;
-	ChannelBase::Outcome last{};
+	Outcome last{};
 	int passes = 0;
 
 	static void Work(void *arg)
@@ -39,7 +39,7 @@ struct Backend {
 	Status Open(sim::FrontRing<Proto> &f)
 	{
 		refs = f.refs();
-		ChannelBase::Params p;
+		Channel<Proto>::Params p;
 		p.dev = reinterpret_cast<xi_xendev *>(&dev);
 		p.ring_refs = ktl::Span<const GrantRef>(refs.data(), refs.size());
 		p.evtchn = f.port();
@@ -87,7 +87,7 @@ TEST_F(ChannelTest, EventRunsWorkWhichAnswersAndAcknowledges)
 	sim_.RunUntilIdle();
 	EXPECT_EQ(b.seen.size(), 5u);
 	EXPECT_EQ(f.Take().size(), 5u);
-	EXPECT_EQ(b.last, ChannelBase::Outcome::kIdle);
+	EXPECT_EQ(b.last, Outcome::kIdle);
 	EXPECT_EQ(sim_.counters().eois, 1);
 	EXPECT_EQ(sim_.counters().spurious_eois, 0);
 	EXPECT_GE(sim_.Notified(f.port()), 1);
@@ -104,7 +104,7 @@ TEST_F(ChannelTest, EventWithNothingToDoIsAcknowledgedAsSpurious)
 	}
 	EXPECT_EQ(sim_.counters().eois, 3);
 	EXPECT_EQ(sim_.counters().spurious_eois, 3);
-	EXPECT_EQ(b.ch.spurious_events(), 3u);
+	EXPECT_EQ(b.ch.events().spurious_events(), 3u);
 }
 
 TEST_F(ChannelTest, EventStormWhileMaskedIsCoalesced)
@@ -170,7 +170,7 @@ TEST_F(ChannelTest, StalledRequestIsOfferedAgainFirst)
 	f.Push();
 	sim_.RunUntilIdle();
 	EXPECT_EQ(b.seen.size(), 2u);
-	EXPECT_EQ(b.last, ChannelBase::Outcome::kStalled);
+	EXPECT_EQ(b.last, Outcome::kStalled);
 	EXPECT_EQ(sim_.counters().eois, 0) << "event stays masked while stalled";
 	b.accept = 100;
 	b.ch.Kick(); // resources came back
@@ -206,7 +206,7 @@ TEST_F(ChannelTest, HostileProducerIndexBreaksOnlyThisChannel)
 	g.Put(Req(9));
 	g.Push();
 	sim_.RunUntilIdle();
-	EXPECT_EQ(bad.last, ChannelBase::Outcome::kBroken);
+	EXPECT_EQ(bad.last, Outcome::kBroken);
 	EXPECT_TRUE(bad.seen.empty());
 	EXPECT_EQ(good.seen.size(), 1u);
 	// The broken channel keeps its event masked; no storm reaches us.
@@ -235,7 +235,7 @@ TEST_F(ChannelTest, RejectsBadRingGeometry)
 {
 	sim::FrontRing<Proto> f(sim_, kGuest, 1);
 	Backend b;
-	ChannelBase::Params p;
+	Channel<Proto>::Params p;
 	sim::XenDev dev{kGuest};
 	p.dev = reinterpret_cast<xi_xendev *>(&dev);
 	p.evtchn = f.port();
