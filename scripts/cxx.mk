@@ -52,6 +52,12 @@ endef
 $(obj)/%.o: $(src)/%.cpp FORCE
 	$(call if_changed_rule,cxx_o_cpp)
 
+# exports.c of a module: EXPORT_SYMBOL_GPL for each global function its C++
+# objects define in namespace xenidc (see scripts/cxx-exports.sh).
+quiet_cmd_cxx_exports = GEN     $@
+      cmd_cxx_exports = $(CONFIG_SHELL) $(src)/../scripts/cxx-exports.sh $(NM) \
+			$(filter %.o,$(real-prereqs)) > $@
+
 # Every module includes the shared headers.
 ccflags-y += -I$(src)/../include -Werror
 

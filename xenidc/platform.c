@@ -505,6 +505,24 @@ void xi_log_ratelimited(enum xi_log_level level, const char *fmt, ...)
 }
 EXPORT_SYMBOL_GPL(xi_log_ratelimited);
 
+int xi_vsnprintf(char *buf, size_t size, const char *fmt, va_list args)
+{
+	return vsnprintf(buf, size, fmt, args);
+}
+EXPORT_SYMBOL_GPL(xi_vsnprintf);
+
+int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list args;
+	int n;
+
+	va_start(args, fmt);
+	n = vsnprintf(buf, size, fmt, args);
+	va_end(args);
+	return n;
+}
+EXPORT_SYMBOL_GPL(xi_snprintf);
+
 uint64_t xi_now_ns(void)
 {
 	return ktime_get_ns();

@@ -157,6 +157,11 @@ void xi_log_ratelimited(enum xi_log_level level, const char *fmt, ...)
 
 uint64_t xi_now_ns(void);
 
+/* vsnprintf semantics: returns the length the output wanted. */
+int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int xi_vsnprintf(char *buf, size_t size, const char *fmt, __builtin_va_list args);
+
 /* Called when a C++ invariant breaks: logs, warns once, never returns to UB. */
 void xi_assert_failed(const char *expr, const char *file, int line);
 

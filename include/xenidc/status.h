@@ -20,6 +20,8 @@ namespace xenidc {
 // The errno values the core uses (identical in Linux and glibc on x86).
 namespace err {
 constexpr int kPerm = 1;
+constexpr int kNoEnt = 2;
+constexpr int kTooBig = 7;
 constexpr int kIo = 5;
 constexpr int kAgain = 11;
 constexpr int kNoMem = 12;

@@ -670,6 +670,20 @@ void xi_log_ratelimited(enum xi_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+int xi_vsnprintf(char *buf, size_t size, const char *fmt, va_list args)
+{
+	return vsnprintf(buf, size, fmt, args);
+}
+
+int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 uint64_t xi_now_ns(void)
 {
 	timespec ts;

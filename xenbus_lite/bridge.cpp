@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The C entry points of include/xenidc/xenbus_lite_glue.h, over the C++ shim.
+#include <xenidc/xenbus_lite.h>
+#include <xenidc/xenbus_lite_glue.h>
+
+using xenidc::xb::Device;
+using xenidc::xb::Driver;
+
+namespace {
+const Driver &Drv(const void *d) { return *static_cast<const Driver *>(d); }
+Device *Dev(void *d) { return static_cast<Device *>(d); }
+} // namespace
+
+extern "C" {
+
+const char *xbl_driver_type(const void *driver) { return Drv(driver).type; }
+
+unsigned int xbl_driver_nwatch(const void *driver) { return (unsigned)Drv(driver).watch.size(); }
+
+const char *xbl_driver_watch(const void *driver, unsigned int i) { return Drv(driver).watch[i]; }
+
+int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device)
+{
+	Device *d = nullptr;
+	xenidc::Status s = Device::Probe(Drv(driver), dev, &d);
+	*device = d;
+	return s.code();
+}
+
+void xbl_backend_changed(void *device, const char *path) { Dev(device)->BackendChanged(path); }
+
+void xbl_frontend_changed(void *device, int state)
+{
+	Dev(device)->FrontendChanged(xenidc::xb::State(state));
+}
+
+void xbl_remove(void *device) { Dev(device)->Remove(); }
+
+} // extern "C"

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xenbus_lite's kernel glue: registers a xenbus backend driver per
+ * descriptor, forwards probe, watches, frontend state changes and removal to
+ * the C++ shim, and implements include/xenidc/xenbus_io.h over the kernel's
+ * xenbus API.
+ */
+#define pr_fmt(fmt) "xenbus_lite: " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <xen/xen.h>
+#include <xen/xenbus.h>
+
+#include <xenidc/xenbus_lite_glue.h>
+
+#define XBL_MAX_WATCHES 4
+
+struct xbl_registration {
+	struct xenbus_driver xd;
+	struct xenbus_device_id ids[2];
+	const void *driver; /* const xenidc::xb::Driver * */
+};
+
+struct xbl_watch {
+	struct xenbus_watch w;
+	struct xbl_dev *owner;
+};
+
+struct xbl_dev {
+	void *device; /* xenidc::xb::Device * */
+	unsigned int nwatch;
+	struct xbl_watch watch[XBL_MAX_WATCHES];
+};
+
+static struct xenbus_device *xb(struct xi_xbdev *dev)
+{
+	return (struct xenbus_device *)dev;
+}
+
+/* ---- include/xenidc/xenbus_io.h ---- */
+
+int xi_xs_read(struct xi_xbdev *dev, bool frontend, const char *key, char *buf, size_t len)
+{
+	struct xenbus_device *d = xb(dev);
+	unsigned int n;
+	char *v = xenbus_read(XBT_NIL, frontend ? d->otherend : d->nodename, key, &n);
+
+	if (IS_ERR(v))
+		return PTR_ERR(v);
+	if (n >= len) {
+		kfree(v);
+		return -E2BIG;
+	}
+	memcpy(buf, v, n);
+	buf[n] = 0;
+	kfree(v);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(xi_xs_read);
+
+int xi_xs_write(struct xi_xbdev *dev, xi_xs_txn txn, const char *key, const char *value)
+{
+	struct xenbus_transaction t = { .id = txn };
+
+	return xenbus_write(t, xb(dev)->nodename, key, value);
+}
+EXPORT_SYMBOL_GPL(xi_xs_write);
+
+int xi_xs_txn_start(xi_xs_txn *txn)
+{
+	struct xenbus_transaction t;
+	int err = xenbus_transaction_start(&t);
+
+	*txn = t.id;
+	return err;
+}
+EXPORT_SYMBOL_GPL(xi_xs_txn_start);
+
+int xi_xs_txn_end(xi_xs_txn txn, bool abort)
+{
+	struct xenbus_transaction t = { .id = txn };
+
+	return xenbus_transaction_end(t, abort);
+}
+EXPORT_SYMBOL_GPL(xi_xs_txn_end);
+
+int xi_xs_switch_state(struct xi_xbdev *dev, int state)
+{
+	return xenbus_switch_state(xb(dev), state);
+}
+EXPORT_SYMBOL_GPL(xi_xs_switch_state);
+
+void xi_xs_fatal(struct xi_xbdev *dev, int err, const char *msg)
+{
+	xenbus_dev_fatal(xb(dev), err, "%s", msg);
+}
+EXPORT_SYMBOL_GPL(xi_xs_fatal);
+
+bool xi_xs_online(struct xi_xbdev *dev)
+{
+	return xenbus_dev_is_online(xb(dev));
+}
+EXPORT_SYMBOL_GPL(xi_xs_online);
+
+void xi_xs_unregister(struct xi_xbdev *dev)
+{
+	device_unregister(&xb(dev)->dev);
+}
+EXPORT_SYMBOL_GPL(xi_xs_unregister);
+
+struct xi_xendev *xi_xs_xendev(struct xi_xbdev *dev)
+{
+	return (struct xi_xendev *)dev; /* both are the xenbus_device */
+}
+EXPORT_SYMBOL_GPL(xi_xs_xendev);
+
+xi_domid_t xi_xs_otherend_id(struct xi_xbdev *dev)
+{
+	return xb(dev)->otherend_id;
+}
+EXPORT_SYMBOL_GPL(xi_xs_otherend_id);
+
+const char *xi_xs_nodename(struct xi_xbdev *dev)
+{
+	return xb(dev)->nodename;
+}
+EXPORT_SYMBOL_GPL(xi_xs_nodename);
+
+/* ---- the xenbus driver ---- */
+
+static void xbl_watch_fired(struct xenbus_watch *w, const char *path, const char *token)
+{
+	struct xbl_watch *xw = container_of(w, struct xbl_watch, w);
+
+	xbl_backend_changed(xw->owner->device, path);
+}
+
+static void xbl_unwatch(struct xbl_dev *xd)
+{
+	while (xd->nwatch) {
+		struct xenbus_watch *w = &xd->watch[--xd->nwatch].w;
+
+		unregister_xenbus_watch(w);
+		kfree(w->node);
+	}
+}
+
+static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_id *id)
+{
+	struct xbl_registration *reg =
+		container_of(to_xenbus_driver(dev->dev.driver), struct xbl_registration, xd);
+	unsigned int i, n = xbl_driver_nwatch(reg->driver);
+	struct xbl_dev *xd;
+	int err;
+
+	if (n > XBL_MAX_WATCHES)
+		return -EINVAL;
+	xd = kzalloc(sizeof(*xd), GFP_KERNEL);
+	if (!xd)
+		return -ENOMEM;
+	err = xbl_probe(reg->driver, (struct xi_xbdev *)dev, &xd->device);
+	if (err) {
+		kfree(xd);
+		return err;
+	}
+	dev_set_drvdata(&dev->dev, xd);
+	for (i = 0; i < n; i++) {
+		struct xbl_watch *xw = &xd->watch[i];
+
+		xw->owner = xd;
+		err = xenbus_watch_pathfmt(dev, &xw->w, NULL, xbl_watch_fired, "%s/%s",
+					   dev->nodename, xbl_driver_watch(reg->driver, i));
+		if (err)
+			goto out_unwatch;
+		xd->nwatch++;
+	}
+	return 0;
+
+out_unwatch:
+	xbl_unwatch(xd);
+	xbl_remove(xd->device);
+	dev_set_drvdata(&dev->dev, NULL);
+	kfree(xd);
+	return err;
+}
+
+static void xbl_dev_otherend_changed(struct xenbus_device *dev, enum xenbus_state state)
+{
+	struct xbl_dev *xd = dev_get_drvdata(&dev->dev);
+
+	xbl_frontend_changed(xd->device, state);
+}
+
+static void xbl_dev_remove(struct xenbus_device *dev)
+{
+	struct xbl_dev *xd = dev_get_drvdata(&dev->dev);
+
+	xbl_unwatch(xd);
+	xbl_remove(xd->device);
+	dev_set_drvdata(&dev->dev, NULL);
+	kfree(xd);
+}
+
+int xbl_register(const void *driver, struct module *owner, const char *mod_name,
+		 struct xbl_registration **out)
+{
+	struct xbl_registration *reg;
+	int err;
+
+	if (!xen_domain())
+		return -ENODEV;
+	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
+	if (!reg)
+		return -ENOMEM;
+	reg->driver = driver;
+	strscpy(reg->ids[0].devicetype, xbl_driver_type(driver), sizeof(reg->ids[0].devicetype));
+	reg->xd.ids = reg->ids;
+	reg->xd.probe = xbl_dev_probe;
+	reg->xd.otherend_changed = xbl_dev_otherend_changed;
+	reg->xd.remove = xbl_dev_remove;
+	/*
+	 * The driver is named after its device type, as the in-tree backends
+	 * are: the bus refuses a second "vbd" driver, so blkback2 and
+	 * xen-blkback can never both claim the same devices.
+	 */
+	err = __xenbus_register_backend(&reg->xd, owner, mod_name);
+	if (err) {
+		kfree(reg);
+		return err;
+	}
+	*out = reg;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(xbl_register);
+
+void xbl_unregister(struct xbl_registration *reg)
+{
+	xenbus_unregister_driver(&reg->xd);
+	kfree(reg);
+}
+EXPORT_SYMBOL_GPL(xbl_unregister);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("xenbus_lite: declarative xenbus backend state machine");
