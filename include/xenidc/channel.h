@@ -49,9 +49,10 @@ public:
 
 	// Creates the work, then binds the event channel (so no event arrives
 	// before the work exists). On error nothing is left.
-	Status Open(xi_xendev *dev, unsigned port, xi_work_fn work, void *arg, const char *name);
+	Status Open(xi_xendev *dev, unsigned port, xi_work_fn work, void *arg, const char *name)
+		XI_EXPORT(xi_event_worker_open);
 	// Unbinds, then waits for a running work and drops a queued one.
-	void Close();
+	void Close() XI_EXPORT(xi_event_worker_close);
 	bool open() const { return evtchn_ != nullptr; }
 
 	// Runs the work (again) soon. Any context.
@@ -62,8 +63,8 @@ public:
 	// Bracket one pass of the work. EndPass requeues a busy pass and
 	// acknowledges the event once the rings went idle, flagged spurious if
 	// no pass since the previous acknowledgement found a request.
-	void BeginPass();
-	void EndPass(Outcome o, unsigned consumed);
+	void BeginPass() XI_EXPORT(xi_event_worker_begin_pass);
+	void EndPass(Outcome o, unsigned consumed) XI_EXPORT(xi_event_worker_end_pass);
 
 	uint64_t events() const { return events_.Get(); }
 	uint64_t spurious_events() const { return spurious_.Get(); }
@@ -88,8 +89,8 @@ public:
 	RingMapping &operator=(const RingMapping &) = delete;
 	~RingMapping() { XI_WARN_ON(addr_ != nullptr); }
 
-	Status Map(xi_xendev *dev, ktl::Span<const GrantRef> refs);
-	void Unmap();
+	Status Map(xi_xendev *dev, ktl::Span<const GrantRef> refs) XI_EXPORT(xi_ring_mapping_map);
+	void Unmap() XI_EXPORT(xi_ring_mapping_unmap);
 	void *addr() const { return addr_; }
 	size_t bytes() const { return bytes_; }
 

@@ -155,6 +155,12 @@ private:
 
 } // namespace ktl
 
+// Marks a function as part of a module's exported API and gives it a short,
+// stable C symbol name: other modules link against it by that name, and
+// the module's exports.c is generated from exactly these symbols (C++
+// mangled names are too long for module versioning on 6.1).
+#define XI_EXPORT(symbol) __asm__(#symbol)
+
 // Checks an invariant the code relies on. On failure it reports (a kernel
 // WARN, a test failure on the host) and evaluates to true so the caller can
 // fail the operation instead of continuing: never a crash.

@@ -95,30 +95,30 @@ public:
 		uint64_t copied_bytes; // staging mode, both ways
 	};
 
-	static Result<RbrMapperPool *> Create(const Config &c);
+	static Result<RbrMapperPool *> Create(const Config &c) XI_EXPORT(xi_pool_create);
 	// Unmaps the cache and frees everything; all mappings must be released.
-	static void Destroy(RbrMapperPool *pool);
+	static void Destroy(RbrMapperPool *pool) XI_EXPORT(xi_pool_destroy);
 
 	// Persistent grants are negotiated per connection. Turning them off
 	// unmaps the cache.
-	void SetPersistent(bool on);
+	void SetPersistent(bool on) XI_EXPORT(xi_pool_set_persistent);
 	bool persistent() const { return persistent_on_; }
 
 	// All or nothing. -EAGAIN: not enough free frames or buffers now (try
 	// again after some Unmap). -EINVAL: malformed. -EFAULT: a grant did not
 	// map or copy (the frontend's fault).
-	Status Map(const SgRbr &sg, Direction dir, Mapping *m);
+	Status Map(const SgRbr &sg, Direction dir, Mapping *m) XI_EXPORT(xi_pool_map);
 	// Staging, kFromDevice: copies the first `bytes` of the buffer to the
 	// frontend. A no-op for SG mappings (the device wrote in place).
-	Status CopyOut(Mapping *m, size_t bytes);
+	Status CopyOut(Mapping *m, size_t bytes) XI_EXPORT(xi_pool_copy_out);
 	void Unmap(Mapping *m) { UnmapBatch(ktl::Span<Mapping *const>(&m, 1)); }
 	// Releases many mappings with one unmap hypercall batch.
-	void UnmapBatch(ktl::Span<Mapping *const> ms);
+	void UnmapBatch(ktl::Span<Mapping *const> ms) XI_EXPORT(xi_pool_unmap_batch);
 
 	const Config &config() const { return cfg_; }
 	uint32_t free_frames() const { return nfree_; }
 	uint32_t persistent_count() const { return cache_used_; }
-	uint32_t frames_in_use() const;
+	uint32_t frames_in_use() const XI_EXPORT(xi_pool_frames_in_use);
 	Stats stats() const { return stats_; }
 
 private:

@@ -133,7 +133,8 @@ constexpr Key GrantRefs(const char *name, Dir d, uint16_t off, const char *order
 class Writer {
 public:
 	Writer(xi_xbdev *dev, xi_xs_txn txn) : dev_(dev), txn_(txn) {}
-	Status Printf(const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	Status Printf(const char *key, const char *fmt, ...) XI_EXPORT(xi_xb_writer_printf)
+		__attribute__((format(printf, 3, 4)));
 
 private:
 	xi_xbdev *dev_;
@@ -179,6 +180,7 @@ struct Driver {
 // ops.probe and may keep it until ops.remove.
 class Device {
 public:
+	xi_xbdev *xbdev() const { return dev_; }
 	xi_xendev *xendev() const { return xi_xs_xendev(dev_); }
 	DomId otherend() const { return DomId(xi_xs_otherend_id(dev_)); }
 	const char *nodename() const { return xi_xs_nodename(dev_); }
@@ -187,7 +189,8 @@ public:
 	const void *config() const { return config_; }
 
 	// Writes one backend key now (e.g. withdrawing a feature).
-	Status Write(const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+	Status Write(const char *key, const char *fmt, ...) XI_EXPORT(xi_xb_write)
+		__attribute__((format(printf, 3, 4)));
 	// Rewrites keys and the current state in one transaction, so a
 	// connected frontend re-reads them (online resize).
 	template <class Fn> Status Announce(Fn &&fn)
@@ -200,7 +203,7 @@ public:
 	// Reports a device-fatal error (xenbus error node, Closing). Safe from
 	// the driver's work: it takes no lock and waits for nothing. Teardown
 	// follows when the frontend closes.
-	void Fatal(Status s, const char *msg);
+	void Fatal(Status s, const char *msg) XI_EXPORT(xi_xb_fatal);
 
 	// --- the shim's entry points (from the xenbus glue) ---
 	static Status Probe(const Driver &drv, xi_xbdev *dev, Device **out);
@@ -251,7 +254,7 @@ private:
 };
 
 // Parses one xenstore value as Key k. Exposed for tests and fuzzing.
-Status ParseValue(const Key &k, const char *value, void *out);
+Status ParseValue(const Key &k, const char *value, void *out) XI_EXPORT(xi_xb_parse_value);
 
 } // namespace xenidc::xb
 

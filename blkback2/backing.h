@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The backing block device as blkback2's I/O path sees it: plain C, so the
+ * same C++ request code runs over the kernel's block layer (bio.c, vbd.c)
+ * and over the host tests' simulated disk (tests/sim/fake_disk.cpp).
+ */
+#ifndef BLKBACK2_BACKING_H
+#define BLKBACK2_BACKING_H
+
+#include <xenidc/xenbus_io.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bb2_backing;
+
+/* Tunables: module parameters (module.c), read when a ring connects. */
+struct bb2_limits {
+	uint32_t max_indirect_segments;
+	uint32_t max_ring_page_order;
+	uint32_t max_queues;
+	uint32_t pool_frames;	 /* grant-mappable frames per ring */
+	uint32_t max_persistent; /* persistent grants per ring */
+	uint32_t persistent;	 /* offer feature-persistent */
+	uint32_t batch;		 /* requests per work pass */
+};
+extern struct bb2_limits bb2_limits;
+
+struct bb2_info {
+	uint32_t logical_block_size;  /* bytes */
+	uint32_t physical_block_size; /* bytes */
+	bool readonly;		      /* opened read-only */
+	bool cdrom;
+	bool removable;
+	bool write_cache; /* volatile cache: flushes mean something */
+	bool discard;
+	bool secure_erase;
+	uint32_t discard_granularity; /* bytes */
+	uint32_t discard_alignment;   /* bytes */
+};
+
+int bb2_backing_open(uint32_t major, uint32_t minor, bool readonly, struct bb2_backing **out);
+void bb2_backing_close(struct bb2_backing *b);
+void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info);
+/* The current size in 512-byte sectors (it can change: online resize). */
+uint64_t bb2_backing_sectors(struct bb2_backing *b);
+/*
+ * Calls fn(arg, sectors) from process context whenever the size changes,
+ * until bb2_backing_close(). NULL fn stops it.
+ */
+void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *arg, uint64_t sectors),
+			    void *arg);
+
+enum bb2_op {
+	BB2_READ,
+	BB2_WRITE,
+	BB2_DISCARD,
+	BB2_SECURE_ERASE,
+};
+
+#define BB2_PREFLUSH 0x1u /* flush the volatile cache first */
+#define BB2_FUA 0x2u	  /* the data is durable when the bio completes */
+
+struct bb2_vec {
+	struct xi_page *page;
+	uint32_t offset;
+	uint32_t len;
+};
+
+/*
+ * Submits one bio: vecs for reads and writes (n == 0 with BB2_PREFLUSH is an
+ * empty flush), nr_sectors for discards. Never fails here: the result comes
+ * to bb2_io_done(cookie, 0 or -errno) from any context, possibly before this
+ * returns.
+ */
+void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint64_t sector,
+		uint64_t nr_sectors, const struct bb2_vec *v, unsigned int n, void *cookie);
+/* The most vecs in one bio. */
+unsigned int bb2_max_bio_vecs(void);
+/* Runs fn with submissions plugged, so adjacent bios can merge. */
+void bb2_plugged(void (*fn)(void *arg), void *arg);
+
+/* Implemented by the I/O path (ring.cpp, xenbus.cpp, vbd.cpp). */
+void bb2_io_done(void *cookie, int err);
+const void *bb2_xenbus_driver(void); /* const xenidc::xb::Driver * */
+
+/* Per-vbd statistics in sysfs, named as xen-blkback names them. */
+enum bb2_stat { BB2_OO_REQ, BB2_RD_REQ, BB2_WR_REQ, BB2_F_REQ, BB2_DS_REQ,
+		BB2_RD_SECT, BB2_WR_SECT, BB2_ERRORS, BB2_NR_STATS };
+uint64_t bb2_stat(const void *vbd, enum bb2_stat s);
+struct bb2_sysfs;
+struct bb2_sysfs *bb2_sysfs_add(struct xi_xbdev *dev, const void *vbd);
+void bb2_sysfs_remove(struct bb2_sysfs *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BLKBACK2_BACKING_H */

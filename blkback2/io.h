@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// blkback2's I/O path: blkif requests in, bios out, one response per request.
+//
+//   Ring     one queue: a Channel (either guest ABI), a RbrMapperPool and
+//            a slot per ring entry; its work consumes requests and finishes
+//            completed ones
+//   Request  one request in flight: its segments, mapping and bio count
+//   Vbd      the virtual block device: the backing device and its rings
+//
+// The stages of a request, each one function:
+//   Prepare  validate the private copy; build the segment list (Rbr)
+//   Map      grants -> pages, through the pool (zero copy)
+//   Submit   pages -> bios, split at bb2_max_bio_vecs(), counted
+//   Finish   after the last bio: unmap (batched), respond (batched)
+// Every bio completion records its own status and the first error sticks,
+// so an error on any bio of a request reaches the guest as BLKIF_RSP_ERROR.
+#ifndef BLKBACK2_IO_H
+#define BLKBACK2_IO_H
+
+#include <xenidc/abi/blkif.h>
+#include <xenidc/channel.h>
+#include <xenidc/mapper_pool.h>
+#include <xenidc/xenbus_lite.h>
+
+#include "backing.h"
+
+namespace blkback2 {
+
+using namespace xenidc;
+
+using Stat = enum bb2_stat;
+constexpr Stat kOoReq = BB2_OO_REQ, kRdReq = BB2_RD_REQ, kWrReq = BB2_WR_REQ, kFReq = BB2_F_REQ,
+	       kDsReq = BB2_DS_REQ, kRdSect = BB2_RD_SECT, kWrSect = BB2_WR_SECT,
+	       kErrors = BB2_ERRORS;
+
+class Ring;
+class Vbd;
+
+enum class Kind : uint8_t { kRead, kWrite, kFlush, kBarrier, kDiscard };
+
+struct Request {
+	Ring *ring;
+	Request *next; // free list, or completed list
+	uint64_t id;
+	uint64_t sector;
+	uint64_t nr_sectors;
+	uint8_t op; // for the response: the indirect request's inner op
+	Kind kind;
+	int16_t status; // the response, once finished
+	bool secure;
+	uint32_t nseg;
+	ktl::Atomic<int32_t> pending; // bios not completed yet
+	ktl::Atomic<int32_t> error;   // the first bio error (-errno), sticky
+	Rbr *seg;		      // nseg entries, in the ring's arrays
+	blkif::Segment *desc;	      // indirect descriptors, copied
+	Mapping mapping;
+};
+
+class Ring {
+public:
+	struct Config {
+		uint32_t nr_pages;
+		const GrantRef *refs;
+		uint32_t evtchn;
+		blkif::Abi abi;
+		bool persistent;
+	};
+
+	static Result<Ring *> Create(Vbd *vbd, unsigned index, const Config &c);
+	// Stops intake, waits for every request in flight to be answered,
+	// then closes the channel and frees everything.
+	static void Destroy(Ring *r);
+
+	void Completed(Request *q); // last bio of q done; any context
+	RbrMapperPool *pool() { return pool_; }
+
+private:
+	Ring() = default;
+	~Ring() = default;
+	Status Open(const Config &c);
+
+	static void Work(void *arg);
+	static void ConsumePlugged(void *arg);
+	void Consume();
+	bool Handle(const blkif::Request &r);
+	int16_t Prepare(const blkif::Request &r, Request *q);
+	int16_t PrepareSegments(const blkif::Request &r, Request *q);
+	int16_t CopyIndirect(const blkif::Request &r, Request *q);
+	void Submit(Request *q);
+	void FinishCompleted();
+	int16_t ResponseStatus(const Request *q);
+	void Answer(const Request *q, int16_t status);
+	Request *TakeSlot();
+	void PutSlot(Request *q);
+	static bool Drained(void *arg);
+	template <class Fn> void WithChannel(Fn &&fn)
+	{
+		if (abi_ == blkif::Abi::kX86_32)
+			fn(ch32_);
+		else
+			fn(ch64_);
+	}
+
+	Vbd *vbd_ = nullptr;
+	unsigned index_ = 0;
+	blkif::Abi abi_ = blkif::Abi::kX86_64;
+	Channel<blkif::ProtoX86_32> ch32_;
+	Channel<blkif::ProtoX86_64> ch64_;
+	RbrMapperPool *pool_ = nullptr;
+
+	uint32_t entries_ = 0;	   // slots, one per ring entry
+	uint32_t max_segs_ = 0;	   // per request
+	Request *slots_ = nullptr; // entries_
+	Rbr *segs_ = nullptr;	   // entries_ * max_segs_
+	SgElement *sg_ = nullptr;  // entries_ * max_segs_
+	MappedElem *elems_ = nullptr;
+	blkif::Segment *desc_ = nullptr;
+	Mapping **finishing_ = nullptr; // scratch for batched unmaps
+	Request *free_ = nullptr;
+
+	SpinLock done_lock_;
+	Request *done_ = nullptr; // completed, not yet answered (LIFO)
+	uint32_t in_flight_ = 0;  // taken slots; the work's alone
+	ktl::Atomic<bool> stopping_{false};
+	ktl::Atomic<bool> drained_{false};
+	bool broken_ = false;
+	xi_waitq drain_wq_;
+};
+
+class Vbd {
+public:
+	explicit Vbd(xb::Device &dev);
+
+	// From the xenbus glue (xenbus.cpp), serialised by xenbus_lite.
+	Status Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled);
+	Status Connect(ktl::Span<const Ring::Config> rings, bool cdrom);
+	Status Publish(xb::Writer &w);
+	void Disconnect();
+	~Vbd();
+
+	// From the rings.
+	bb2_backing *backing() const { return backing_; }
+	const bb2_info &info() const { return info_; }
+	bool discard_enabled() const { return discard_enabled_; }
+	void Count(Stat s, uint64_t n = 1) { stats_[s].Add(n); }
+	void RingBroken();
+	void Withdraw(const char *feature);
+
+	uint64_t stat(Stat s) const { return stats_[s].Get(); }
+	xb::Device &device() { return dev_; }
+
+private:
+	static void Resized(void *arg, uint64_t sectors);
+
+	xb::Device &dev_;
+	bb2_backing *backing_ = nullptr;
+	bb2_info info_{};
+	bb2_sysfs *sysfs_ = nullptr;
+	bool discard_enabled_ = true;
+	Ring *rings_[xb::kMaxQueues] = {};
+	uint32_t nrings_ = 0;
+	ktl::Atomic<bool> connected_{false};
+	ktl::Counter stats_[BB2_NR_STATS];
+};
+
+} // namespace blkback2
+
+#endif // BLKBACK2_IO_H

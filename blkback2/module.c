@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * blkback2: a Xen block backend (xenbus type "vbd") over the xenidc core.
+ * Serves the standard blkif protocol to unmodified frontends such as Linux
+ * xen-blkfront. The in-tree xen-blkback serves the same type: only one of
+ * the two can be loaded (see README.md, "Coexistence with xen-blkback").
+ */
+#define pr_fmt(fmt) "blkback2: " fmt
+
+#include <linux/cpumask.h>
+#include <linux/module.h>
+#include <xen/xenbus.h>
+
+#include <xenidc/xenbus_lite_glue.h>
+
+#include "backing.h"
+
+#define BB2_MAX_QUEUES 16
+
+struct bb2_limits bb2_limits = {
+	.max_indirect_segments = 256,
+	.max_ring_page_order = XENBUS_MAX_RING_GRANT_ORDER,
+	.max_queues = 0,
+	.pool_frames = 1024,
+	.max_persistent = 1056,
+	.persistent = 1,
+	.batch = 32,
+};
+
+module_param_named(max_indirect_segments, bb2_limits.max_indirect_segments, uint, 0444);
+MODULE_PARM_DESC(max_indirect_segments,
+		 "Most segments per indirect request, 11-512 (default 256)");
+module_param_named(max_ring_page_order, bb2_limits.max_ring_page_order, uint, 0444);
+MODULE_PARM_DESC(max_ring_page_order, "Largest ring a frontend may use, as log2 of pages, 0-4 (default 4)");
+module_param_named(max_queues, bb2_limits.max_queues, uint, 0444);
+MODULE_PARM_DESC(max_queues, "Most queues (rings) per vbd, 1-16 (default 0: one per online CPU)");
+module_param_named(pool_pages, bb2_limits.pool_frames, uint, 0444);
+MODULE_PARM_DESC(pool_pages, "Grant-mappable pages per ring; requests wait when they are used up (default 1024)");
+module_param_named(max_persistent_grants, bb2_limits.max_persistent, uint, 0444);
+MODULE_PARM_DESC(max_persistent_grants,
+		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056)");
+module_param_named(feature_persistent, bb2_limits.persistent, uint, 0444);
+MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1)");
+module_param_named(batch, bb2_limits.batch, uint, 0444);
+MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32)");
+
+static struct xbl_registration *bb2_reg;
+
+static int bb2_check(const char *name, unsigned int v, unsigned int min, unsigned int max)
+{
+	if (v >= min && v <= max)
+		return 0;
+	pr_err("%s=%u is out of range %u-%u\n", name, v, min, max);
+	return -EINVAL;
+}
+
+static int __init blkback2_init(void)
+{
+	struct bb2_limits *l = &bb2_limits;
+
+	if (!l->max_queues)
+		l->max_queues = min_t(unsigned int, num_online_cpus(), BB2_MAX_QUEUES);
+	if (bb2_check("max_indirect_segments", l->max_indirect_segments, 11, 512) ||
+	    bb2_check("max_ring_page_order", l->max_ring_page_order, 0,
+		      XENBUS_MAX_RING_GRANT_ORDER) ||
+	    bb2_check("max_queues", l->max_queues, 1, BB2_MAX_QUEUES) ||
+	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
+	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
+	    bb2_check("batch", l->batch, 1, 1024))
+		return -EINVAL;
+	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
+}
+
+static void __exit blkback2_exit(void)
+{
+	xbl_unregister(bb2_reg);
+}
+
+module_init(blkback2_init);
+module_exit(blkback2_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xen block backend (vbd) over the xenidc core");
+MODULE_ALIAS("xen-backend:vbd");

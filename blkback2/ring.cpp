@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// blkback2's rings: requests in, bios out. See io.h for the stages.
+#include "io.h"
+
+namespace blkback2 {
+
+namespace {
+
+constexpr uint32_t kSectorSize = 1u << blkif::kSectorShift;
+// One discard bio covers at most this many sectors (bi_size is 32-bit).
+constexpr uint64_t kMaxDiscardSectors = 1ull << 22;
+
+static_assert(sizeof(SgElement) == sizeof(bb2_vec) &&
+		      __builtin_offsetof(SgElement, page) == __builtin_offsetof(bb2_vec, page) &&
+		      __builtin_offsetof(SgElement, offset) == __builtin_offsetof(bb2_vec, offset) &&
+		      __builtin_offsetof(SgElement, length) == __builtin_offsetof(bb2_vec, len),
+	      "a mapped SG list is passed to bb2_submit as is");
+
+} // namespace
+
+Result<Ring *> Ring::Create(Vbd *vbd, unsigned index, const Config &c)
+{
+	void *mem = xi_zalloc(sizeof(Ring));
+	if (!mem)
+		return Status::Error(err::kNoMem);
+	Ring *r = new (mem) Ring();
+	r->vbd_ = vbd;
+	r->index_ = index;
+	xi_waitq_init(&r->drain_wq_);
+	Status s = r->Open(c);
+	if (!s.ok()) {
+		Destroy(r);
+		return s;
+	}
+	return r;
+}
+
+// Allocates everything the ring will ever use, then opens the channel.
+Status Ring::Open(const Config &c)
+{
+	abi_ = c.abi;
+	size_t entry = abi_ == blkif::Abi::kX86_32 ? BackRing<blkif::ProtoX86_32>::kEntrySize
+						  : BackRing<blkif::ProtoX86_64>::kEntrySize;
+	entries_ = RingEntries(c.nr_pages * XI_PAGE_SIZE, entry);
+	max_segs_ = ktl::Max(bb2_limits.max_indirect_segments, blkif::kMaxSegments);
+	size_t n = (size_t)entries_ * max_segs_;
+
+	slots_ = ktl::AllocArray<Request>(entries_);
+	segs_ = ktl::AllocArray<Rbr>(n);
+	sg_ = ktl::AllocArray<SgElement>(n);
+	elems_ = ktl::AllocArray<MappedElem>(n);
+	desc_ = ktl::AllocArray<blkif::Segment>(n);
+	finishing_ = ktl::AllocArray<Mapping *>(entries_);
+	if (!slots_ || !segs_ || !sg_ || !elems_ || !desc_ || !finishing_)
+		return Status::Error(err::kNoMem);
+	for (uint32_t i = entries_; i-- > 0;) {
+		Request *q = &slots_[i];
+		size_t base = (size_t)i * max_segs_;
+		q->ring = this;
+		q->seg = segs_ + base;
+		q->desc = desc_ + base;
+		q->mapping.Init(ktl::Span<SgElement>(sg_ + base, max_segs_),
+				ktl::Span<MappedElem>(elems_ + base, max_segs_));
+		PutSlot(q);
+	}
+
+	RbrMapperPool::Config pc;
+	pc.frames = ktl::Max(bb2_limits.pool_frames, max_segs_);
+	pc.max_elems = max_segs_;
+	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
+	auto pool = RbrMapperPool::Create(pc);
+	if (!pool.ok())
+		return pool.status();
+	pool_ = pool.value();
+	pool_->SetPersistent(c.persistent);
+
+	bool ok = true;
+	WithChannel([&](auto &ch) {
+		typename ktl::RemoveReference<decltype(ch)>::Type::Params p;
+		p.dev = vbd_->device().xendev();
+		p.ring_refs = ktl::Span<const GrantRef>(c.refs, c.nr_pages);
+		p.evtchn = c.evtchn;
+		p.name = "blkback2";
+		Status s = ch.Open(p, &Ring::Work, this);
+		ok = s.ok();
+		if (!ok)
+			xi_log(XI_LOG_ERR, "%s: ring %u: cannot open channel (%d)",
+			       vbd_->device().nodename(), index_, s.code());
+	});
+	return ok ? Status::Ok() : Status::Error(err::kNoDev);
+}
+
+bool Ring::Drained(void *arg)
+{
+	return static_cast<Ring *>(arg)->drained_.Load();
+}
+
+void Ring::Destroy(Ring *r)
+{
+	if (!r)
+		return;
+	r->stopping_.Store(true);
+	bool open = r->abi_ == blkif::Abi::kX86_32 ? r->ch32_.open() : r->ch64_.open();
+	if (open) {
+		r->WithChannel([](auto &ch) { ch.Kick(); });
+		xi_wait_until(&r->drain_wq_, &Ring::Drained, r);
+	}
+	r->ch32_.Close();
+	r->ch64_.Close();
+	RbrMapperPool::Destroy(r->pool_);
+	xi_free(r->slots_);
+	xi_free(r->segs_);
+	xi_free(r->sg_);
+	xi_free(r->elems_);
+	xi_free(r->desc_);
+	xi_free(r->finishing_);
+	r->~Ring();
+	xi_free(r);
+}
+
+Request *Ring::TakeSlot()
+{
+	Request *q = free_;
+	if (q) {
+		free_ = q->next;
+		in_flight_++;
+	}
+	return q;
+}
+
+void Ring::PutSlot(Request *q)
+{
+	q->next = free_;
+	free_ = q;
+}
+
+void Ring::Work(void *arg)
+{
+	Ring *r = static_cast<Ring *>(arg);
+
+	r->FinishCompleted();
+	if (r->stopping_.Load()) {
+		if (r->in_flight_ == 0) {
+			r->drained_.Store(true);
+			xi_wake_all(&r->drain_wq_);
+		}
+		return;
+	}
+	if (!r->broken_)
+		bb2_plugged(&Ring::ConsumePlugged, r);
+}
+
+void Ring::ConsumePlugged(void *arg)
+{
+	static_cast<Ring *>(arg)->Consume();
+}
+
+void Ring::Consume()
+{
+	WithChannel([this](auto &ch) {
+		Outcome o = ch.Consume(bb2_limits.batch,
+				       [this](const blkif::Request &r) { return Handle(r); });
+		if (o == Outcome::kBroken) {
+			broken_ = true;
+			vbd_->RingBroken();
+		}
+	});
+}
+
+// One request from the ring. false: out of resources, offer it again later.
+bool Ring::Handle(const blkif::Request &r)
+{
+	// A barrier orders after everything in flight: wait until it drained.
+	if (r.operation == blkif::kOpWriteBarrier && in_flight_ > 0)
+		return false;
+	Request *q = TakeSlot();
+	if (!q) {
+		vbd_->Count(kOoReq);
+		return false;
+	}
+	int16_t st = Prepare(r, q);
+	if (st != blkif::kRspOkay) {
+		Answer(q, st);
+		in_flight_--;
+		PutSlot(q);
+		return true;
+	}
+	if (q->nseg) {
+		Direction dir = q->kind == Kind::kRead ? Direction::kFromDevice : Direction::kToDevice;
+		Status s = pool_->Map(SgRbr{vbd_->device().otherend(),
+					    ktl::Span<const Rbr>(q->seg, q->nseg)},
+				      dir, &q->mapping);
+		// The pool is full: wait for completions, unless nothing is in
+		// flight to give frames back (then this request can never fit).
+		if (s.code() == -err::kAgain && in_flight_ > 1) {
+			vbd_->Count(kOoReq);
+			in_flight_--;
+			PutSlot(q);
+			return false;
+		}
+		if (!s.ok()) {
+			xi_log_ratelimited(XI_LOG_WARN, "%s: cannot map request %llu (%d)",
+					   vbd_->device().nodename(), (unsigned long long)q->id,
+					   s.code());
+			Answer(q, blkif::kRspError);
+			in_flight_--;
+			PutSlot(q);
+			return true;
+		}
+	}
+	Submit(q);
+	return true;
+}
+
+// Validates the private copy into q. Returns the status to answer with at
+// once if the request is invalid, kRspOkay if it goes to the device.
+int16_t Ring::Prepare(const blkif::Request &r, Request *q)
+{
+	const bb2_info &info = vbd_->info();
+
+	q->id = r.id;
+	q->op = r.operation;
+	q->sector = r.sector;
+	q->nr_sectors = 0;
+	q->nseg = 0;
+	q->secure = false;
+	q->pending.Store(0);
+	q->error.Store(0);
+	switch (r.operation) {
+	case blkif::kOpRead:
+		q->kind = Kind::kRead;
+		break;
+	case blkif::kOpWrite:
+		q->kind = Kind::kWrite;
+		break;
+	case blkif::kOpFlushDiskcache:
+		q->kind = Kind::kFlush;
+		break;
+	case blkif::kOpWriteBarrier:
+		q->kind = Kind::kBarrier;
+		break;
+	case blkif::kOpIndirect:
+		if (r.indirect_op != blkif::kOpRead && r.indirect_op != blkif::kOpWrite)
+			return blkif::kRspError;
+		q->op = r.indirect_op; // the response carries the inner op
+		q->kind = r.indirect_op == blkif::kOpRead ? Kind::kRead : Kind::kWrite;
+		break;
+	case blkif::kOpDiscard:
+		q->kind = Kind::kDiscard;
+		q->nr_sectors = r.nr_sectors;
+		q->secure = (r.discard_flag & blkif::kDiscardSecure) && info.secure_erase;
+		if (!vbd_->discard_enabled())
+			return blkif::kRspEopnotsupp;
+		break;
+	default:
+		return blkif::kRspEopnotsupp;
+	}
+	if (q->kind != Kind::kRead && info.readonly)
+		return blkif::kRspError;
+	if (q->kind != Kind::kDiscard) {
+		int16_t st = PrepareSegments(r, q);
+		if (st != blkif::kRspOkay)
+			return st;
+	}
+	uint64_t size = bb2_backing_sectors(vbd_->backing());
+	if (q->nr_sectors && (q->sector > size || q->nr_sectors > size - q->sector))
+		return blkif::kRspError;
+	uint32_t lbs_mask = info.logical_block_size / kSectorSize - 1;
+	if (q->nr_sectors && ((q->sector | q->nr_sectors) & lbs_mask))
+		return blkif::kRspError;
+	return blkif::kRspOkay;
+}
+
+int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q)
+{
+	const blkif::Segment *src = r.seg;
+	uint32_t n = r.nr_segments;
+	uint32_t lbs_mask = vbd_->info().logical_block_size / kSectorSize - 1;
+
+	if (r.operation == blkif::kOpIndirect) {
+		if (n == 0 || n > max_segs_)
+			return blkif::kRspError;
+		q->nseg = n;
+		int16_t st = CopyIndirect(r, q);
+		if (st != blkif::kRspOkay)
+			return st;
+		src = q->desc;
+	} else if (n > blkif::kMaxSegments ||
+		   (n == 0 && q->kind != Kind::kFlush && q->kind != Kind::kBarrier)) {
+		return blkif::kRspError;
+	}
+	q->nseg = n;
+	for (uint32_t i = 0; i < n; i++) {
+		blkif::Segment s = src[i];
+		if (s.last_sect >= blkif::kSectorsPerPage || s.first_sect > s.last_sect)
+			return blkif::kRspError;
+		uint32_t nsec = s.last_sect - s.first_sect + 1;
+		if (nsec & lbs_mask)
+			return blkif::kRspError;
+		q->seg[i] = {GrantRef(s.gref), (uint16_t)(s.first_sect * kSectorSize),
+			     (uint16_t)(nsec * kSectorSize)};
+		q->nr_sectors += nsec;
+	}
+	return blkif::kRspOkay;
+}
+
+// The descriptors of an indirect request, copied out of the guest's pages
+// once (grant copy: no mapping, no double fetch).
+int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
+{
+	xi_copy_op ops[blkif::kMaxIndirectPages];
+	uint32_t bytes = q->nseg * sizeof(blkif::Segment);
+	uint32_t pages = (bytes + XI_PAGE_SIZE - 1) / XI_PAGE_SIZE;
+
+	if (pages > blkif::kMaxIndirectPages)
+		return blkif::kRspError;
+	for (uint32_t p = 0; p < pages; p++) {
+		uint32_t len = ktl::Min<uint32_t>(bytes - p * XI_PAGE_SIZE, XI_PAGE_SIZE);
+		ops[p] = {vbd_->device().otherend().value(), 0, 1, r.indirect_grefs[p], 0,
+			  (uint16_t)len, reinterpret_cast<uint8_t *>(q->desc) + p * XI_PAGE_SIZE};
+	}
+	if (xi_grant_copy(ops, pages) != 0)
+		return blkif::kRspError;
+	for (uint32_t p = 0; p < pages; p++)
+		if (ops[p].status != XI_GNTST_OKAY)
+			return blkif::kRspError;
+	return blkif::kRspOkay;
+}
+
+void Ring::Submit(Request *q)
+{
+	bb2_backing *b = vbd_->backing();
+
+	switch (q->kind) {
+	case Kind::kRead:
+		vbd_->Count(kRdReq);
+		vbd_->Count(kRdSect, q->nr_sectors);
+		break;
+	case Kind::kWrite:
+		vbd_->Count(kWrReq);
+		vbd_->Count(kWrSect, q->nr_sectors);
+		break;
+	case Kind::kFlush:
+	case Kind::kBarrier:
+		vbd_->Count(kFReq);
+		vbd_->Count(kWrSect, q->nr_sectors);
+		break;
+	case Kind::kDiscard:
+		vbd_->Count(kDsReq);
+		break;
+	}
+
+	if (q->kind == Kind::kDiscard) {
+		uint64_t nbios = (q->nr_sectors + kMaxDiscardSectors - 1) / kMaxDiscardSectors;
+		uint64_t sector = q->sector, left = q->nr_sectors;
+		if (nbios == 0) { // nothing to discard: answer at once
+			q->pending.Store(1);
+			bb2_io_done(q, 0);
+			return;
+		}
+		q->pending.Store((int32_t)nbios);
+		// After the last submit, q may already be answered: locals only.
+		for (uint64_t i = 0; i < nbios; i++) {
+			uint64_t n = ktl::Min(left, kMaxDiscardSectors);
+			bb2_submit(b, q->secure ? BB2_SECURE_ERASE : BB2_DISCARD, 0, sector, n,
+				   nullptr, 0, q);
+			sector += n;
+			left -= n;
+		}
+		return;
+	}
+
+	// Flush and barrier: earlier writes durable first, this one durable
+	// when it completes.
+	bool ordered = q->kind == Kind::kFlush || q->kind == Kind::kBarrier;
+	enum bb2_op op = q->kind == Kind::kRead ? BB2_READ : BB2_WRITE;
+	if (q->nseg == 0) {
+		q->pending.Store(1);
+		bb2_submit(b, BB2_WRITE, BB2_PREFLUSH, q->sector, 0, nullptr, 0, q);
+		return;
+	}
+	auto sg = q->mapping.lbr().sg();
+	const auto *vecs = reinterpret_cast<const bb2_vec *>(sg.data());
+	uint32_t per_bio = bb2_max_bio_vecs();
+	uint32_t nseg = q->nseg, nbios = (nseg + per_bio - 1) / per_bio;
+	uint64_t sector = q->sector;
+	q->pending.Store((int32_t)nbios);
+	for (uint32_t i = 0, first = 0; i < nbios; i++, first += per_bio) {
+		uint32_t n = ktl::Min(per_bio, nseg - first);
+		uint64_t bytes = 0;
+		unsigned flags = ordered ? (BB2_FUA | (i == 0 ? BB2_PREFLUSH : 0)) : 0;
+		for (uint32_t k = 0; k < n; k++)
+			bytes += vecs[first + k].len;
+		bb2_submit(b, op, flags, sector, 0, vecs + first, n, q);
+		sector += bytes / kSectorSize;
+	}
+}
+
+void Ring::Completed(Request *q)
+{
+	{
+		SpinGuard g(done_lock_);
+		q->next = done_;
+		done_ = q;
+	}
+	WithChannel([](auto &ch) { ch.Kick(); });
+}
+
+int16_t Ring::ResponseStatus(const Request *q)
+{
+	int32_t e = q->error.Load();
+
+	if (e == 0)
+		return blkif::kRspOkay;
+	vbd_->Count(kErrors);
+	if (e != -err::kOpNotSupp)
+		return blkif::kRspError;
+	// The device cannot flush, order or discard: say so, and stop
+	// advertising it, as xen-blkfront expects.
+	if (q->kind == Kind::kFlush)
+		vbd_->Withdraw("feature-flush-cache");
+	else if (q->kind == Kind::kBarrier)
+		vbd_->Withdraw("feature-barrier");
+	return q->kind == Kind::kFlush || q->kind == Kind::kBarrier || q->kind == Kind::kDiscard
+		       ? blkif::kRspEopnotsupp
+		       : blkif::kRspError;
+}
+
+void Ring::Answer(const Request *q, int16_t status)
+{
+	WithChannel([&](auto &ch) { ch.Respond({q->id, q->op, status}); });
+}
+
+// Answers every request whose bios all completed: one unmap batch, then one
+// response batch and at most one event.
+void Ring::FinishCompleted()
+{
+	Request *list;
+	{
+		SpinGuard g(done_lock_);
+		list = done_;
+		done_ = nullptr;
+	}
+	if (!list)
+		return;
+	// Oldest first.
+	Request *fifo = nullptr;
+	uint32_t n = 0;
+	while (list) {
+		Request *next = list->next;
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	for (Request *q = fifo; q; q = q->next) {
+		q->status = ResponseStatus(q); // may write xenstore: not under a lock
+		if (q->mapping.mapped())
+			finishing_[n++] = &q->mapping;
+	}
+	// Grants are unmapped before the guest hears the request is done.
+	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
+	WithChannel([&](auto &ch) {
+		ch.RespondBatch([&](auto put) {
+			for (Request *q = fifo; q; q = q->next)
+				put({q->id, q->op, q->status});
+		});
+	});
+	while (fifo) {
+		Request *next = fifo->next;
+		in_flight_--;
+		PutSlot(fifo);
+		fifo = next;
+	}
+}
+
+} // namespace blkback2
+
+extern "C" void bb2_io_done(void *cookie, int err)
+{
+	auto *q = static_cast<blkback2::Request *>(cookie);
+	int32_t none = 0;
+
+	if (err)
+		q->error.CompareExchange(none, err); // the first error sticks
+	if (q->pending.FetchSub(1) == 1)
+		q->ring->Completed(q);
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Vbd: one virtual block device, its backing device and its rings.
+#include "io.h"
+
+namespace blkback2 {
+
+Vbd::Vbd(xb::Device &dev) : dev_(dev)
+{
+	sysfs_ = bb2_sysfs_add(dev.xbdev(), this);
+}
+
+Status Vbd::Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled)
+{
+	int rc = bb2_backing_open(major, minor, readonly, &backing_);
+	if (rc) {
+		xi_log(XI_LOG_ERR, "%s: cannot open %u:%u (%d)", dev_.nodename(), major, minor, rc);
+		return Status::Error(rc);
+	}
+	bb2_backing_info(backing_, &info_);
+	discard_enabled_ = discard_enabled;
+	bb2_backing_watch_size(backing_, &Vbd::Resized, this);
+	xi_log(XI_LOG_INFO, "%s: backed by %u:%u%s, %llu sectors", dev_.nodename(), major, minor,
+	       readonly ? " (read-only)" : "",
+	       (unsigned long long)bb2_backing_sectors(backing_));
+	return Status::Ok();
+}
+
+Status Vbd::Connect(ktl::Span<const Ring::Config> rings, bool cdrom)
+{
+	info_.cdrom |= cdrom;
+	for (const Ring::Config &c : rings) {
+		auto r = Ring::Create(this, nrings_, c);
+		if (!r.ok()) {
+			Disconnect();
+			return r.status();
+		}
+		rings_[nrings_++] = r.value();
+	}
+	connected_.Store(true);
+	return Status::Ok();
+}
+
+void Vbd::Disconnect()
+{
+	connected_.Store(false);
+	while (nrings_)
+		Ring::Destroy(rings_[--nrings_]);
+}
+
+Status Vbd::Publish(xb::Writer &w)
+{
+	uint32_t info = (info_.cdrom ? blkif::kInfoCdrom : 0) |
+			(info_.removable ? blkif::kInfoRemovable : 0) |
+			(info_.readonly ? blkif::kInfoReadOnly : 0);
+
+	// Optional features: a frontend copes without them.
+	(void)w.Printf("feature-flush-cache", "%d", info_.write_cache);
+	(void)w.Printf("feature-barrier", "%d", info_.write_cache);
+	if (discard_enabled_ && info_.discard && !info_.readonly) {
+		(void)w.Printf("discard-granularity", "%u", info_.discard_granularity);
+		(void)w.Printf("discard-alignment", "%u", info_.discard_alignment);
+		(void)w.Printf("discard-secure", "%d", info_.secure_erase);
+		(void)w.Printf("feature-discard", "1");
+	} else if (discard_enabled_) {
+		(void)w.Printf("feature-discard", "0");
+	}
+	XI_TRY(w.Printf("feature-persistent", "%u", bb2_limits.persistent));
+	XI_TRY(w.Printf("sectors", "%llu", (unsigned long long)bb2_backing_sectors(backing_)));
+	XI_TRY(w.Printf("info", "%u", info));
+	XI_TRY(w.Printf("sector-size", "%u", info_.logical_block_size));
+	(void)w.Printf("physical-sector-size", "%u", info_.physical_block_size);
+	return Status::Ok();
+}
+
+Vbd::~Vbd()
+{
+	Disconnect();
+	if (backing_)
+		bb2_backing_close(backing_);
+	bb2_sysfs_remove(sysfs_);
+}
+
+// The backing device changed size: tell a connected frontend (it re-reads
+// "sectors" when it sees "state" rewritten in the same transaction).
+void Vbd::Resized(void *arg, uint64_t sectors)
+{
+	auto *v = static_cast<Vbd *>(arg);
+
+	xi_log(XI_LOG_INFO, "%s: backing device resized to %llu sectors", v->dev_.nodename(),
+	       (unsigned long long)sectors);
+	if (!v->connected_.Load())
+		return;
+	Status s = v->dev_.Announce([&](xb::Writer &w) {
+		return w.Printf("sectors", "%llu", (unsigned long long)sectors);
+	});
+	if (!s.ok())
+		xi_log(XI_LOG_WARN, "%s: cannot announce the new size (%d)", v->dev_.nodename(),
+		       s.code());
+}
+
+void Vbd::RingBroken()
+{
+	xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus ring index, disconnecting",
+			   dev_.nodename());
+	dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
+}
+
+void Vbd::Withdraw(const char *feature)
+{
+	xi_log_ratelimited(XI_LOG_WARN, "%s: the backing device does not support %s",
+			   dev_.nodename(), feature);
+	(void)dev_.Write(feature, "0");
+}
+
+} // namespace blkback2
+
+extern "C" uint64_t bb2_stat(const void *vbd, enum bb2_stat s)
+{
+	return static_cast<const blkback2::Vbd *>(vbd)->stat(s);
+}
