@@ -77,7 +77,7 @@ struct bb2_vec {
 void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint64_t sector,
 		uint64_t nr_sectors, const struct bb2_vec *v, unsigned int n, void *cookie);
 /* The most vecs in one bio. */
-unsigned int bb2_max_bio_vecs(void);
+unsigned int bb2_max_bio_vecs(struct bb2_backing *b);
 /* Runs fn with submissions plugged, so adjacent bios can merge. */
 void bb2_plugged(void (*fn)(void *arg), void *arg);
 

@@ -51,7 +51,7 @@ void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint6
 	submit_bio(bio);
 }
 
-unsigned int bb2_max_bio_vecs(void)
+unsigned int bb2_max_bio_vecs(struct bb2_backing *b)
 {
 	return BIO_MAX_VECS;
 }

@@ -382,7 +382,7 @@ void Ring::Submit(Request *q)
 	}
 	auto sg = q->mapping.lbr().sg();
 	const auto *vecs = reinterpret_cast<const bb2_vec *>(sg.data());
-	uint32_t per_bio = bb2_max_bio_vecs();
+	uint32_t per_bio = bb2_max_bio_vecs(b);
 	uint32_t nseg = q->nseg, nbios = (nseg + per_bio - 1) / per_bio;
 	uint64_t sector = q->sector;
 	q->pending.Store((int32_t)nbios);

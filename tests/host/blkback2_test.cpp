@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// blkback2 through the simulator: xenbus_lite + the I/O path + a fake disk,
+// driven by a frontend that speaks blkif like xen-blkfront (both guest ABIs)
+// and, where the test says so, like a hostile one.
+#include <cstring>
+#include <memory>
+
+#include <xenidc/abi/blkif.h>
+#include <xenidc/xenbus_lite_glue.h>
+
+#include "fake_disk.h"
+#include "front_ring.h"
+#include "sim_test.h"
+#include "xenstore.h"
+
+using namespace xenidc;
+using blkif::Abi;
+
+extern "C" struct bb2_limits bb2_limits;
+struct bb2_limits bb2_limits;
+
+namespace {
+
+constexpr uint32_t kMajor = 202, kMinor = 1;
+constexpr uint64_t kDiskSectors = 8192; // 4 MiB
+
+struct Seg {
+	xi_gref_t gref;
+	uint8_t first, last;
+};
+
+// A blkfront for ABI A, over the simulator.
+template <Abi A> class BlkFront {
+public:
+	using P = blkif::Proto<A>;
+	using L = blkif::Layout<A>;
+
+	BlkFront(sim::Sim &s, sim::Xenstore &xs, xi_domid_t dom, unsigned devid)
+		: s_(s), xs_(xs), dom_(dom), dev_("vbd", dom, devid)
+	{
+		dev_.on_unregister = [this] { Remove(); };
+	}
+	~BlkFront()
+	{
+		if (device_)
+			Remove();
+	}
+
+	void Probe()
+	{
+		ASSERT_EQ(xbl_probe(bb2_xenbus_driver(), dev_.xb(), &device_), 0);
+	}
+	void Hotplug(const char *mode = "w", const char *pdev = "ca:1")
+	{
+		xs_.Write(dev_.Back("physical-device"), pdev);
+		xs_.Write(dev_.Back("mode"), mode);
+		xbl_backend_changed(device_, dev_.Back("physical-device").c_str());
+	}
+	// Writes the frontend keys and goes Initialised, like talk_to_blkback().
+	void Connect(unsigned queues = 1, unsigned order = 0, bool persistent = false,
+		     const char *protocol = nullptr)
+	{
+		for (unsigned q = 0; q < queues; q++) {
+			rings_.push_back(std::make_unique<sim::FrontRing<P>>(s_, dom_, 1u << order));
+			std::string d = queues > 1 ? "queue-" + std::to_string(q) + "/" : "";
+			auto refs = rings_.back()->refs();
+			for (unsigned i = 0; i < refs.size(); i++)
+				xs_.Write(dev_.Front(d + (order ? "ring-ref" + std::to_string(i) : "ring-ref")),
+					  std::to_string(refs[i].value()));
+			xs_.Write(dev_.Front(d + "event-channel"), std::to_string(rings_.back()->port()));
+		}
+		if (order)
+			xs_.Write(dev_.Front("ring-page-order"), std::to_string(order));
+		if (queues > 1)
+			xs_.Write(dev_.Front("multi-queue-num-queues"), std::to_string(queues));
+		if (!protocol)
+			protocol = A == Abi::kX86_64 ? "x86_64-abi" : "x86_32-abi";
+		if (*protocol) // "": no key at all
+			xs_.Write(dev_.Front("protocol"), protocol);
+		xs_.Write(dev_.Front("feature-persistent"), persistent ? "1" : "0");
+		xbl_frontend_changed(device_, 3);
+	}
+	void Attach(unsigned queues = 1, unsigned order = 0, bool persistent = false)
+	{
+		Probe();
+		Hotplug();
+		Connect(queues, order, persistent);
+	}
+	void FrontendState(int st) { xbl_frontend_changed(device_, st); }
+	void Remove()
+	{
+		void *d = device_;
+		device_ = nullptr;
+		xbl_remove(d);
+	}
+
+	// A guest page, granted to dom0.
+	uint32_t Frame() { return s_.domain(dom_).AllocFrames(1); }
+	uint8_t *Data(uint32_t frame) { return s_.domain(dom_).Frame(frame); }
+	xi_gref_t Grant(uint32_t frame, bool ro) { return s_.GrantAccess(dom_, frame, sim::kDom0, ro); }
+
+	typename P::WireRequest Rw(uint64_t id, uint8_t op, uint64_t sector, const std::vector<Seg> &segs)
+	{
+		typename P::WireRequest w{};
+		w.b[0] = op;
+		w.b[1] = (uint8_t)segs.size();
+		blkif::Store<uint16_t>(w.b + L::kHandle, 0);
+		blkif::Store<uint64_t>(w.b + L::kId, id);
+		blkif::Store<uint64_t>(w.b + L::kSector, sector);
+		for (size_t i = 0; i < segs.size() && i < blkif::kMaxSegments; i++) {
+			blkif::Segment s{segs[i].gref, segs[i].first, segs[i].last, 0};
+			memcpy(w.b + L::kSeg + 8 * i, &s, 8);
+		}
+		return w;
+	}
+	typename P::WireRequest Indirect(uint64_t id, uint8_t op, uint64_t sector, uint16_t nseg,
+					 const std::vector<xi_gref_t> &pages)
+	{
+		typename P::WireRequest w{};
+		w.b[0] = blkif::kOpIndirect;
+		w.b[1] = op;
+		blkif::Store<uint16_t>(w.b + 2, nseg);
+		blkif::Store<uint64_t>(w.b + L::kId, id);
+		blkif::Store<uint64_t>(w.b + L::kSector, sector);
+		for (size_t i = 0; i < pages.size(); i++)
+			blkif::Store<uint32_t>(w.b + L::kIndirectGrefs + 4 * i, pages[i]);
+		return w;
+	}
+	typename P::WireRequest Discard(uint64_t id, uint64_t sector, uint64_t n, uint8_t flag = 0)
+	{
+		typename P::WireRequest w{};
+		w.b[0] = blkif::kOpDiscard;
+		w.b[1] = flag;
+		blkif::Store<uint64_t>(w.b + L::kId, id);
+		blkif::Store<uint64_t>(w.b + L::kSector, sector);
+		blkif::Store<uint64_t>(w.b + L::kNrSectors, n);
+		return w;
+	}
+
+	void Send(const typename P::WireRequest &w, unsigned q = 0)
+	{
+		rings_[q]->Put(w);
+		rings_[q]->Push();
+	}
+	std::vector<blkif::Response> Responses(unsigned q = 0)
+	{
+		std::vector<blkif::Response> out;
+		for (auto &w : rings_[q]->Take())
+			out.push_back({blkif::Load<uint64_t>(w.b + L::kRspId), w.b[L::kRspOperation],
+				       blkif::Load<int16_t>(w.b + L::kRspStatus)});
+		return out;
+	}
+	// Sends one request and returns its status after everything ran.
+	int16_t Do(const typename P::WireRequest &w, unsigned q = 0)
+	{
+		Send(w, q);
+		s_.RunUntilIdle();
+		auto r = Responses(q);
+		EXPECT_EQ(r.size(), 1u);
+		return r.empty() ? 99 : r[0].status;
+	}
+
+	sim::XbDev &dev() { return dev_; }
+	sim::FrontRing<P> &ring(unsigned q = 0) { return *rings_[q]; }
+	std::string Back(const char *k) { return xs_.Get(dev_.Back(k)); }
+
+private:
+	sim::Sim &s_;
+	sim::Xenstore &xs_;
+	xi_domid_t dom_;
+	sim::XbDev dev_;
+	void *device_ = nullptr;
+	std::vector<std::unique_ptr<sim::FrontRing<P>>> rings_;
+};
+
+} // namespace
+
+class Blkback2Test : public SimTest {
+protected:
+	void SetUp() override
+	{
+		SimTest::SetUp();
+		bb2_limits = {256, 4, 4, 1024, 1056, 1, 32};
+		for (size_t i = 0; i < disk_.data.size(); i++)
+			disk_.data[i] = (uint8_t)(i * 7 + i / 512);
+	}
+	void TearDown() override
+	{
+		front_.reset();
+		EXPECT_FALSE(disk_.open) << "the backing device was closed";
+		SimTest::TearDown();
+	}
+	BlkFront<Abi::kX86_64> &Front()
+	{
+		if (!front_)
+			front_ = std::make_unique<BlkFront<Abi::kX86_64>>(sim_, xs_, kGuest, 51712);
+		return *front_;
+	}
+	// A writable page granted for a read, and its gref.
+	std::pair<uint32_t, xi_gref_t> Page(bool ro = false)
+	{
+		uint32_t f = Front().Frame();
+		return {f, Front().Grant(f, ro)};
+	}
+
+	sim::Xenstore xs_;
+	sim::FakeDisk disk_{kMajor, kMinor, kDiskSectors};
+	std::unique_ptr<BlkFront<Abi::kX86_64>> front_;
+};
+
+TEST_F(Blkback2Test, ProbeAdvertisesLimitsAndConnectPublishesTheDisk)
+{
+	auto &f = Front();
+	f.Probe();
+	EXPECT_EQ(f.Back("feature-max-indirect-segments"), "256");
+	EXPECT_EQ(f.Back("max-ring-page-order"), "4");
+	EXPECT_EQ(f.Back("multi-queue-max-queues"), "4");
+	EXPECT_EQ(f.dev().state, 2);
+	f.Hotplug();
+	EXPECT_TRUE(disk_.open);
+	f.Connect();
+	EXPECT_EQ(f.dev().state, 4);
+	EXPECT_EQ(f.Back("sectors"), std::to_string(kDiskSectors));
+	EXPECT_EQ(f.Back("info"), "0");
+	EXPECT_EQ(f.Back("sector-size"), "512");
+	EXPECT_EQ(f.Back("feature-flush-cache"), "1");
+	EXPECT_EQ(f.Back("feature-barrier"), "1");
+	EXPECT_EQ(f.Back("feature-discard"), "1");
+	EXPECT_EQ(f.Back("discard-granularity"), "4096");
+	EXPECT_EQ(f.Back("discard-secure"), "1");
+	EXPECT_EQ(f.Back("feature-persistent"), "1");
+}
+
+TEST_F(Blkback2Test, ReadOnlyModeIsPublishedAndWritesFail)
+{
+	auto &f = Front();
+	f.Probe();
+	f.Hotplug("r");
+	f.Connect();
+	EXPECT_EQ(f.Back("info"), std::to_string(blkif::kInfoReadOnly));
+	EXPECT_TRUE(disk_.opened_readonly);
+	auto [fr, g] = Page(true);
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpWrite, 0, {{g, 0, 7}})), blkif::kRspError);
+	EXPECT_EQ(f.Do(f.Discard(2, 0, 8)), blkif::kRspError);
+	EXPECT_TRUE(disk_.bios.empty()) << "no bio for a rejected request";
+	auto [fr2, g2] = Page();
+	EXPECT_EQ(f.Do(f.Rw(3, blkif::kOpRead, 0, {{g2, 0, 7}})), blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, WriteThenReadRoundTripsTheData)
+{
+	auto &f = Front();
+	f.Attach();
+	std::vector<Seg> segs;
+	std::vector<uint32_t> frames;
+	for (int i = 0; i < 3; i++) {
+		uint32_t fr = f.Frame();
+		frames.push_back(fr);
+		memset(f.Data(fr), 0x10 + i, XI_PAGE_SIZE);
+		segs.push_back({f.Grant(fr, true), 0, 7});
+	}
+	segs[1] = {segs[1].gref, 2, 5}; // a partial page in the middle
+	ASSERT_EQ(f.Do(f.Rw(7, blkif::kOpWrite, 100, segs)), blkif::kRspOkay);
+	EXPECT_EQ(disk_.At(100)[0], 0x10);
+	EXPECT_EQ(disk_.At(108)[0], 0x11) << "segment 1 starts at its first_sect";
+	EXPECT_EQ(disk_.At(112)[0], 0x12) << "4 sectors of segment 1, then segment 2";
+	// Read the same 16 sectors back into fresh pages.
+	std::vector<Seg> rsegs;
+	std::vector<uint32_t> rframes;
+	for (int i = 0; i < 2; i++) {
+		uint32_t fr = f.Frame();
+		rframes.push_back(fr);
+		rsegs.push_back({f.Grant(fr, false), 0, 7});
+	}
+	ASSERT_EQ(f.Do(f.Rw(8, blkif::kOpRead, 100, rsegs)), blkif::kRspOkay);
+	EXPECT_EQ(memcmp(f.Data(rframes[0]), disk_.At(100), 4096), 0);
+	EXPECT_EQ(memcmp(f.Data(rframes[1]), disk_.At(108), 4096), 0);
+	EXPECT_EQ(sim_.counters().mappings, 0) << "transient grants unmapped after the response";
+}
+
+TEST_F(Blkback2Test, ResponseEchoesIdAndOperation)
+{
+	auto &f = Front();
+	f.Attach();
+	auto [fr, g] = Page();
+	f.Send(f.Rw(0xdeadbeefcafe, blkif::kOpRead, 0, {{g, 0, 0}}));
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].id, 0xdeadbeefcafeu);
+	EXPECT_EQ(r[0].operation, blkif::kOpRead);
+	EXPECT_EQ(r[0].status, blkif::kRspOkay);
+}
+
+// Which bio of a three-bio request fails.
+class Blkback2BioError : public Blkback2Test, public ::testing::WithParamInterface<int> {};
+
+TEST_P(Blkback2BioError, AnyFailedBioFailsTheRequest)
+{
+	auto &f = Front();
+	f.Attach();
+	disk_.max_vecs = 4; // 11 segments -> bios of 4, 4, 3
+	std::vector<Seg> segs;
+	for (int i = 0; i < 11; i++)
+		segs.push_back({Page().second, 0, 7});
+	int bad = GetParam();
+	disk_.inject = [bad](const sim::Bio &, size_t i) { return (int)i == bad ? -5 : 0; };
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, segs)), blkif::kRspError);
+	ASSERT_EQ(disk_.bios.size(), 3u);
+	EXPECT_EQ(disk_.bios[1].sector, 32u);
+	EXPECT_EQ(disk_.bios[2].nvecs, 3u);
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	// And with no failure the same request succeeds.
+	disk_.inject = nullptr;
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, segs)), blkif::kRspOkay);
+}
+
+INSTANTIATE_TEST_SUITE_P(FirstMiddleLast, Blkback2BioError, ::testing::Values(0, 1, 2));
+
+TEST_F(Blkback2Test, ErrorsCompletingOutOfOrderStillFailTheRequest)
+{
+	auto &f = Front();
+	f.Attach();
+	disk_.max_vecs = 1;
+	std::vector<Seg> segs;
+	for (int i = 0; i < 4; i++)
+		segs.push_back({Page().second, 0, 7});
+	disk_.inject = [](const sim::Bio &, size_t i) { return i == 0 ? -5 : 0; };
+	f.Send(f.Rw(1, blkif::kOpWrite, 0, segs));
+	// Complete the later bios first: the failed first one comes last.
+	sim_.RunOne(); // the work submits 4 bios
+	ASSERT_EQ(sim_.pending(), 4u);
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].status, blkif::kRspError);
+}
+
+// One invalid request and its expected status.
+struct Invalid {
+	const char *name;
+	std::function<blkif::ProtoX86_64::WireRequest(BlkFront<Abi::kX86_64> &)> make;
+	int16_t status;
+};
+
+class Blkback2Invalid : public Blkback2Test, public ::testing::WithParamInterface<Invalid> {};
+
+TEST_P(Blkback2Invalid, GetsAnErrorAndNoBio)
+{
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Do(GetParam().make(f)), GetParam().status) << GetParam().name;
+	EXPECT_TRUE(disk_.bios.empty());
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	// The device still works afterwards.
+	auto g = f.Grant(f.Frame(), false);
+	EXPECT_EQ(f.Do(f.Rw(9, blkif::kOpRead, 0, {{g, 0, 7}})), blkif::kRspOkay);
+}
+
+namespace {
+xi_gref_t G(BlkFront<Abi::kX86_64> &f, bool ro = false) { return f.Grant(f.Frame(), ro); }
+using F = BlkFront<Abi::kX86_64>;
+} // namespace
+
+INSTANTIATE_TEST_SUITE_P(
+	Rules, Blkback2Invalid,
+	::testing::Values(
+		Invalid{"unknown op", [](F &f) { auto w = f.Rw(1, 4, 0, {{G(f), 0, 7}}); return w; },
+			blkif::kRspEopnotsupp},
+		Invalid{"op 200", [](F &f) { return f.Rw(1, 200, 0, {}); }, blkif::kRspEopnotsupp},
+		Invalid{"read with no segment", [](F &f) { return f.Rw(1, blkif::kOpRead, 0, {}); },
+			blkif::kRspError},
+		Invalid{"12 segments",
+			[](F &f) {
+				auto w = f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}});
+				w.b[1] = 12;
+				return w;
+			},
+			blkif::kRspError},
+		Invalid{"first_sect > last_sect",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f), 5, 4}}); }, blkif::kRspError},
+		Invalid{"last_sect past the page",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 8}}); }, blkif::kRspError},
+		Invalid{"beyond the end",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, kDiskSectors - 4, {{G(f), 0, 7}}); },
+			blkif::kRspError},
+		Invalid{"sector overflow",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, ~0ull - 2, {{G(f), 0, 7}}); },
+			blkif::kRspError},
+		Invalid{"discard beyond the end", [](F &f) { return f.Discard(1, 8, kDiskSectors); },
+			blkif::kRspError},
+		Invalid{"ungranted data page",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{4040, 0, 7}}); }, blkif::kRspError},
+		Invalid{"read into a read-only grant",
+			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f, true), 0, 7}}); },
+			blkif::kRspError},
+		Invalid{"indirect with a flush inside",
+			[](F &f) { return f.Indirect(1, blkif::kOpFlushDiskcache, 0, 1, {G(f)}); },
+			blkif::kRspError},
+		Invalid{"indirect with 0 segments",
+			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 0, {G(f)}); }, blkif::kRspError},
+		Invalid{"indirect with too many segments",
+			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 257, {G(f)}); },
+			blkif::kRspError},
+		Invalid{"indirect descriptor page not granted",
+			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 2, {31337}); },
+			blkif::kRspError},
+		Invalid{"indirect descriptor with a bad segment",
+			[](F &f) {
+				uint32_t d = f.Frame();
+				blkif::Segment s[2] = {{G(f), 0, 7, 0}, {G(f), 3, 1, 0}};
+				memcpy(f.Data(d), s, sizeof(s));
+				return f.Indirect(1, blkif::kOpRead, 0, 2, {f.Grant(d, true)});
+			},
+			blkif::kRspError}),
+	[](const ::testing::TestParamInfo<Invalid> &i) {
+		std::string n = i.param.name;
+		for (char &c : n)
+			if (!isalnum((unsigned char)c))
+				c = '_';
+		return n;
+	});
+
+TEST_F(Blkback2Test, MisalignedIoOn4kDiskFails)
+{
+	disk_.info.logical_block_size = 4096;
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Back("sector-size"), "4096");
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 1, {{G(f), 0, 7}})), blkif::kRspError);
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 3}})), blkif::kRspError);
+	EXPECT_EQ(f.Do(f.Rw(3, blkif::kOpRead, 8, {{G(f), 0, 7}})), blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, EmptyFlushIsAPreflushBio)
+{
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpFlushDiskcache, 0, {})), blkif::kRspOkay);
+	ASSERT_EQ(disk_.bios.size(), 1u);
+	EXPECT_EQ(disk_.bios[0].op, BB2_WRITE);
+	EXPECT_EQ(disk_.bios[0].flags, BB2_PREFLUSH);
+	EXPECT_EQ(disk_.bios[0].bytes, 0u);
+}
+
+TEST_F(Blkback2Test, FlushWithDataIsDurable)
+{
+	auto &f = Front();
+	f.Attach();
+	disk_.max_vecs = 2;
+	std::vector<Seg> segs;
+	for (int i = 0; i < 3; i++)
+		segs.push_back({G(f, true), 0, 7});
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpFlushDiskcache, 16, segs)), blkif::kRspOkay);
+	ASSERT_EQ(disk_.bios.size(), 2u);
+	EXPECT_EQ(disk_.bios[0].flags, BB2_PREFLUSH | BB2_FUA) << "earlier writes first";
+	EXPECT_EQ(disk_.bios[1].flags, BB2_FUA) << "this data durable on completion";
+}
+
+TEST_F(Blkback2Test, UnsupportedFlushIsWithdrawn)
+{
+	auto &f = Front();
+	f.Attach();
+	disk_.inject = [](const sim::Bio &b, size_t) { return b.flags & BB2_PREFLUSH ? -95 : 0; };
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpFlushDiskcache, 0, {})), blkif::kRspEopnotsupp);
+	EXPECT_EQ(f.Back("feature-flush-cache"), "0");
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpWriteBarrier, 0, {})), blkif::kRspEopnotsupp);
+	EXPECT_EQ(f.Back("feature-barrier"), "0");
+}
+
+TEST_F(Blkback2Test, NoWriteCacheMeansNoFlushFeature)
+{
+	disk_.info.write_cache = false;
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Back("feature-flush-cache"), "0");
+	EXPECT_EQ(f.Back("feature-barrier"), "0");
+}
+
+TEST_F(Blkback2Test, BarrierWaitsForEverythingInFlight)
+{
+	auto &f = Front();
+	f.Attach();
+	f.Send(f.Rw(1, blkif::kOpWrite, 0, {{G(f, true), 0, 7}}));
+	f.Send(f.Rw(2, blkif::kOpWriteBarrier, 8, {{G(f, true), 0, 7}}));
+	sim_.RunOne(); // the work: submits #1, holds the barrier
+	EXPECT_EQ(disk_.bios.size(), 1u) << "the barrier waits for the write in flight";
+	sim_.RunUntilIdle();
+	ASSERT_EQ(disk_.bios.size(), 2u);
+	EXPECT_EQ(disk_.bios[1].flags & BB2_PREFLUSH, BB2_PREFLUSH);
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 2u);
+	EXPECT_EQ(r[1].status, blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, DiscardAndSecureErase)
+{
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Do(f.Discard(1, 64, 64)), blkif::kRspOkay);
+	ASSERT_EQ(disk_.bios.size(), 1u);
+	EXPECT_EQ(disk_.bios[0].op, BB2_DISCARD);
+	EXPECT_EQ(disk_.bios[0].bytes, 64u * 512);
+	EXPECT_EQ(disk_.At(64)[100], 0);
+	EXPECT_EQ(f.Do(f.Discard(2, 0, 8, blkif::kDiscardSecure)), blkif::kRspOkay);
+	EXPECT_EQ(disk_.bios[1].op, BB2_SECURE_ERASE);
+	EXPECT_EQ(f.Do(f.Discard(3, 0, 0)), blkif::kRspOkay) << "an empty discard";
+	disk_.inject = [](const sim::Bio &, size_t) { return -95; };
+	EXPECT_EQ(f.Do(f.Discard(4, 0, 8)), blkif::kRspEopnotsupp);
+}
+
+TEST_F(Blkback2Test, SecureFlagIgnoredWhenUnsupported)
+{
+	disk_.info.secure_erase = false;
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Back("discard-secure"), "0");
+	EXPECT_EQ(f.Do(f.Discard(1, 0, 8, blkif::kDiscardSecure)), blkif::kRspOkay);
+	EXPECT_EQ(disk_.bios[0].op, BB2_DISCARD);
+}
+
+TEST_F(Blkback2Test, DiscardDisabledByTheToolstack)
+{
+	auto &f = Front();
+	f.Probe();
+	xs_.Write(f.dev().Back("discard-enable"), "0");
+	f.Hotplug();
+	f.Connect();
+	EXPECT_EQ(f.Back("feature-discard"), "");
+	EXPECT_EQ(f.Do(f.Discard(1, 0, 8)), blkif::kRspEopnotsupp);
+	EXPECT_TRUE(disk_.bios.empty());
+}
+
+TEST_F(Blkback2Test, IndirectRequestRoundTrip)
+{
+	auto &f = Front();
+	f.Attach();
+	const int n = 64;
+	uint32_t desc = f.Frame();
+	std::vector<uint32_t> frames;
+	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+	for (int i = 0; i < n; i++) {
+		frames.push_back(f.Frame());
+		memset(f.Data(frames[i]), i, XI_PAGE_SIZE);
+		d[i] = {f.Grant(frames[i], true), 0, 7, 0};
+	}
+	auto w = f.Indirect(5, blkif::kOpWrite, 1024, n, {f.Grant(desc, true)});
+	f.Send(w);
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].status, blkif::kRspOkay);
+	EXPECT_EQ(r[0].operation, blkif::kOpWrite) << "an indirect request answers with its inner op";
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ(disk_.At(1024 + 8 * i)[17], (uint8_t)i);
+	EXPECT_EQ(disk_.bios.size(), 1u);
+}
+
+TEST_F(Blkback2Test, X86_32GuestAbi)
+{
+	BlkFront<Abi::kX86_32> f(sim_, xs_, kGuest, 51728);
+	f.Probe();
+	f.Hotplug();
+	f.Connect();
+	uint32_t fr = f.Frame();
+	memset(f.Data(fr), 0x5a, XI_PAGE_SIZE);
+	EXPECT_EQ(f.Do(f.Rw(77, blkif::kOpWrite, 8, {{f.Grant(fr, true), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(disk_.At(8)[0], 0x5a);
+	uint32_t rf = f.Frame();
+	f.Send(f.Rw(78, blkif::kOpRead, 8, {{f.Grant(rf, false), 0, 7}}));
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].id, 78u);
+	EXPECT_EQ(f.Data(rf)[4095], 0x5a);
+}
+
+TEST_F(Blkback2Test, MissingProtocolMeansX86_32)
+{
+	BlkFront<Abi::kX86_32> f(sim_, xs_, kGuest, 51744);
+	f.Probe();
+	f.Hotplug();
+	f.Connect(1, 0, false, "");
+	EXPECT_EQ(f.dev().state, 4);
+	EXPECT_EQ(f.Do(f.Rw(3, blkif::kOpRead, 0, {{f.Grant(f.Frame(), false), 0, 7}})),
+		  blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, PersistentGrantsAreMappedOnce)
+{
+	auto &f = Front();
+	f.Attach(1, 0, true);
+	std::vector<Seg> segs;
+	for (int i = 0; i < 4; i++)
+		segs.push_back({G(f), 0, 7});
+	for (int i = 0; i < 10; i++)
+		ASSERT_EQ(f.Do(f.Rw(i, i % 2 ? blkif::kOpWrite : blkif::kOpRead, 8 * i, segs)),
+			  blkif::kRspOkay);
+	EXPECT_EQ(sim_.counters().map_ops, 4);
+	EXPECT_EQ(sim_.counters().unmap_ops, 0);
+	f.FrontendState(5);
+	f.FrontendState(6);
+	EXPECT_EQ(sim_.counters().mappings, 0) << "disconnect unmaps the persistent grants";
+}
+
+TEST_F(Blkback2Test, MultiQueueAndMultiPageRings)
+{
+	auto &f = Front();
+	f.Attach(3, 2);
+	EXPECT_EQ(f.ring(2).size(), 128u);
+	for (unsigned q = 0; q < 3; q++)
+		EXPECT_EQ(f.Do(f.Rw(q, blkif::kOpRead, 8 * q, {{G(f), 0, 7}}), q), blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, DisconnectWaitsForRequestsInFlight)
+{
+	auto &f = Front();
+	f.Attach();
+	for (int i = 0; i < 8; i++)
+		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	sim_.RunOne(); // submitted, not completed
+	ASSERT_EQ(sim_.pending(), 8u);
+	EXPECT_EQ(sim_.counters().mappings, 8);
+	f.FrontendState(5);
+	f.FrontendState(6); // disconnect drains: the completions run inside
+	EXPECT_EQ(f.Responses().size(), 8u) << "every request in flight was answered";
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	EXPECT_EQ(sim_.counters().rings, 0);
+}
+
+TEST_F(Blkback2Test, GuestDestroyedMidIo)
+{
+	auto &f = Front();
+	f.Attach();
+	for (int i = 0; i < 8; i++)
+		f.Send(f.Rw(i, blkif::kOpWrite, 8 * i, {{G(f, true), 0, 7}}));
+	sim_.RunOne();
+	f.FrontendState(0); // the frontend directory vanished: xl destroy
+	EXPECT_TRUE(f.dev().unregistered);
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	EXPECT_FALSE(disk_.open);
+}
+
+TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
+{
+	auto &f = Front();
+	f.Attach();
+	BlkFront<Abi::kX86_64> other(sim_, xs_, kGuest, 51760);
+	sim::FakeDisk disk2(kMajor, 2, 64);
+	other.Probe();
+	other.Hotplug("w", "ca:2");
+	other.Connect();
+	f.ring().hdr()->req_prod = 1000;
+	sim_.Kick(f.ring().port());
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.dev().state, 5) << "the device closes";
+	EXPECT_FALSE(f.dev().fatal.empty());
+	EXPECT_EQ(f.Responses().size(), 0u);
+	EXPECT_EQ(other.dev().state, 4) << "the other vbd is untouched";
+	EXPECT_EQ(other.Do(other.Rw(1, blkif::kOpRead, 0, {{other.Grant(other.Frame(), false), 0, 7}})),
+		  blkif::kRspOkay);
+	f.FrontendState(6);
+	EXPECT_EQ(sim_.counters().rings, 1) << "only the other vbd's ring is left";
+	other.Remove();
+}
+
+TEST_F(Blkback2Test, OnlineResizeIsAnnounced)
+{
+	auto &f = Front();
+	f.Attach();
+	int commits = xs_.commits();
+	disk_.Resize(kDiskSectors * 2);
+	EXPECT_EQ(f.Back("sectors"), std::to_string(kDiskSectors * 2));
+	EXPECT_EQ(f.Back("state"), "4");
+	EXPECT_EQ(xs_.commits(), commits + 1) << "sectors and state in one transaction";
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, kDiskSectors + 8, {{G(f), 0, 7}})), blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, SmallPoolMakesRequestsWaitNotFail)
+{
+	bb2_limits.pool_frames = 256;
+	bb2_limits.max_indirect_segments = 256;
+	auto &f = Front();
+	f.Attach();
+	// 2 indirect requests of 200 segments each: the second waits for frames.
+	for (int k = 0; k < 2; k++) {
+		uint32_t desc = f.Frame();
+		auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+		for (int i = 0; i < 200; i++)
+			d[i] = {G(f), 0, 7, 0};
+		f.Send(f.Indirect(k, blkif::kOpRead, 0, 200, {f.Grant(desc, true)}));
+	}
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 2u);
+	EXPECT_EQ(r[0].status, blkif::kRspOkay);
+	EXPECT_EQ(r[1].status, blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, RequestLargerThanThePoolFails)
+{
+	bb2_limits.pool_frames = 16;
+	bb2_limits.max_indirect_segments = 64;
+	auto &f = Front();
+	f.Attach();
+	uint32_t desc = f.Frame();
+	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+	for (int i = 0; i < 64; i++)
+		d[i] = {G(f), 0, 7, 0};
+	EXPECT_EQ(f.Do(f.Indirect(1, blkif::kOpRead, 0, 64, {f.Grant(desc, true)})), blkif::kRspOkay)
+		<< "the pool is sized to hold at least one largest request";
+}
+
+TEST_F(Blkback2Test, ReconnectAfterFrontendRestart)
+{
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	f.FrontendState(5);
+	f.FrontendState(6);
+	EXPECT_EQ(f.dev().state, 6);
+	f.FrontendState(1);
+	EXPECT_EQ(f.dev().state, 2);
+	f.Connect();
+	EXPECT_EQ(f.dev().state, 4);
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 7}}), 1), blkif::kRspOkay);
+}

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// A simulated block device: the host implementation of blkback2/backing.h.
+// Data lives in memory; bios complete later (as simulator events) or at
+// once; any bio can be made to fail; every bio is logged.
+#ifndef XENIDC_TESTS_FAKE_DISK_H
+#define XENIDC_TESTS_FAKE_DISK_H
+
+#include <functional>
+#include <vector>
+
+#include "../../blkback2/backing.h"
+#include "sim.h"
+
+namespace sim {
+
+struct Bio {
+	bb2_op op;
+	unsigned flags;
+	uint64_t sector;
+	uint64_t bytes;
+	unsigned nvecs;
+};
+
+class FakeDisk {
+public:
+	FakeDisk(uint32_t major, uint32_t minor, uint64_t sectors);
+	~FakeDisk();
+
+	bb2_info info{512, 512, false, false, false, true, true, true, 4096, 0};
+	uint64_t sectors;
+	std::vector<uint8_t> data;
+	unsigned max_vecs = 256;
+	bool complete_inline = false;
+	// Decides each bio's result (index counts bios from 0); 0 = success.
+	std::function<int(const Bio &, size_t index)> inject;
+	std::vector<Bio> bios;
+	int opens = 0;
+	bool open = false;
+	bool opened_readonly = false;
+
+	void Resize(uint64_t new_sectors);
+	uint8_t *At(uint64_t sector) { return data.data() + sector * 512; }
+
+	// Used by the backing.h implementation.
+	static FakeDisk *Find(uint32_t major, uint32_t minor);
+	void (*on_resize)(void *, uint64_t) = nullptr;
+	void *resize_arg = nullptr;
+	uint32_t major, minor;
+};
+
+} // namespace sim
+
+#endif
