@@ -13,20 +13,27 @@ Status EventWorker::Open(xi_xendev *dev, unsigned port, xi_work_fn work, void *a
 	work_ = xi_work_create(work, arg);
 	if (!work_)
 		return Status::Error(err::kNoMem);
+	ready_.Store(false);
 	event_pending_.Store(false);
 	eoi_owed_ = false;
 	found_work_ = false;
-	int rc = xi_evtchn_bind(dev, port, &EventWorker::OnEvent, this, name, &evtchn_);
+	xi_evtchn *ch = nullptr;
+	int rc = xi_evtchn_bind(dev, port, &EventWorker::OnEvent, this, name, &ch);
 	if (rc) {
-		evtchn_ = nullptr;
 		Close();
 		return Status::Error(rc);
 	}
+	evtchn_ = ch;
+	ready_.Store(true);
+	// One pass right away: the frontend may have queued requests, or
+	// kicked, before we were bound.
+	Kick();
 	return Status::Ok();
 }
 
 void EventWorker::Close()
 {
+	ready_.Store(false);
 	if (evtchn_) {
 		xi_evtchn_unbind(evtchn_);
 		evtchn_ = nullptr;
@@ -44,7 +51,8 @@ void EventWorker::OnEvent(void *arg)
 
 	self->events_.Add();
 	self->event_pending_.Store(true);
-	xi_work_queue(self->work_);
+	if (self->ready_.Load())
+		xi_work_queue(self->work_);
 }
 
 void EventWorker::BeginPass()

@@ -74,6 +74,9 @@ private:
 
 	xi_work *work_ = nullptr;
 	xi_evtchn *evtchn_ = nullptr;
+	// An event can fire inside xi_evtchn_bind(), before evtchn_ is known:
+	// the work only runs once ready_ is set.
+	ktl::Atomic<bool> ready_;
 	ktl::Atomic<bool> event_pending_;
 	bool eoi_owed_ = false; // only the work touches these two
 	bool found_work_ = false;

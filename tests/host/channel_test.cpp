@@ -259,3 +259,26 @@ TEST_F(ChannelTest, CloseWithQueuedWorkCancelsIt)
 	sim_.RunUntilIdle();
 	EXPECT_TRUE(b.seen.empty());
 }
+
+TEST_F(ChannelTest, EventPendingAtBindIsHandledOnceReady)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	f.Put(Req(1));
+	f.Push(); // kicks a port nobody has bound yet
+	Backend b;
+	ASSERT_TRUE(b.Open(f).ok()); // the event fires inside the bind
+	sim_.RunUntilIdle();
+	EXPECT_EQ(b.seen.size(), 1u);
+	EXPECT_EQ(sim_.counters().eois, 1);
+}
+
+TEST_F(ChannelTest, RequestsQueuedBeforeOpenAreServedWithoutAnEvent)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	f.Put(Req(1));
+	f.Push(false);
+	Backend b;
+	ASSERT_TRUE(b.Open(f).ok());
+	sim_.RunUntilIdle();
+	EXPECT_EQ(b.seen.size(), 1u);
+}

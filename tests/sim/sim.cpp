@@ -181,8 +181,10 @@ unsigned Sim::AllocPort(xi_domid_t frontend)
 void Sim::Kick(unsigned port)
 {
 	auto it = evtchns_.find(port);
-	if (it == evtchns_.end())
-		return; // nobody bound: the event is lost, as in Xen
+	if (it == evtchns_.end()) {
+		unbound_pending_[port] = true; // delivered when bound
+		return;
+	}
 	EvtchnImpl *e = it->second;
 	if (e->masked) {
 		e->pending = true;
@@ -504,6 +506,13 @@ int xi_evtchn_bind(struct xi_xendev *dev, unsigned int port, xi_event_fn fn, voi
 	auto *ch = new xi_evtchn{{port, fn, arg}};
 	s.evtchns()[port] = &ch->impl;
 	s.counters().evtchns++;
+	// Like the kernel: a pending event fires as soon as the channel is
+	// bound, before the caller even has the handle.
+	if (s.unbound_pending()[port]) {
+		s.unbound_pending()[port] = false;
+		ch->impl.masked = true;
+		fn(arg);
+	}
 	*out = ch;
 	return 0;
 }

@@ -134,6 +134,8 @@ public:
 	struct EvtchnImpl;
 	struct WorkImpl;
 	std::map<unsigned, EvtchnImpl *> &evtchns() { return evtchns_; }
+	// Events sent to ports nobody has bound yet: Xen delivers them at bind.
+	std::map<unsigned, bool> &unbound_pending() { return unbound_pending_; }
 	std::deque<WorkImpl *> &runq() { return runq_; }
 	std::map<xi_domid_t, std::map<xi_gref_t, Grant>> &grants() { return grants_; }
 
@@ -143,6 +145,7 @@ private:
 	std::map<xi_domid_t, xi_gref_t> next_gref_;
 	std::map<unsigned, EvtchnImpl *> evtchns_;
 	std::map<unsigned, long> notified_;
+	std::map<unsigned, bool> unbound_pending_;
 	std::map<unsigned, xi_domid_t> ports_;
 	unsigned next_port_ = 1;
 	std::deque<WorkImpl *> runq_;

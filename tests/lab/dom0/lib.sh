@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Sourced by the lab suites in dom0. Results go to the serial console as
+#   @@LAB ok <name>  |  @@LAB not ok <name>: <why>  |  @@LAB skip <name>: <why>
+# which the host turns into test results. Every step runs under a timeout.
+
+GUEST=guest
+SEQ=0
+up() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "@@LAB-MARK $* t=$(up)"; }
+
+ok() { echo "@@LAB ok $1"; }
+fail() {
+	echo "@@LAB not ok $1: ${2:-failed}"
+	debug_dump "$1"
+}
+skip() { echo "@@LAB skip $1: $2"; }
+# check NAME CMD...: one result from a command's exit status
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+# What helps to see why a step failed.
+debug_dump() {
+	echo "---- debug: $1 ----"
+	timeout 10 xl list
+	timeout 10 xenstore-ls -f /local/domain/0/backend 2>&1 | head -60
+	dmesg | tail -25
+	tail -15 /var/log/xen/console/guest-$GUEST.log 2>/dev/null
+	echo "---- end debug ----"
+}
+
+# wait_for SECONDS CMD...: polls until CMD succeeds (CMD is run anew each
+# time: pass a function, not a command substitution)
+wait_for() {
+	local t=$1 i=0
+	shift
+	while ! "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -ge $((t * 4)) ] && return 1
+		sleep 0.25
+	done
+}
+
+load_backend() {
+	case $BACKEND in
+	xen-blkback) modprobe xen-blkback ;;
+	blkback2)
+		if lsmod | grep -q '^xen_blkback '; then
+			echo "xen-blkback is loaded: blkback2 cannot own vbd" >&2
+			return 1
+		fi
+		insmod /lab/modules/xenidc.ko && insmod /lab/modules/xenbus_lite.ko &&
+			insmod /lab/modules/blkback2.ko
+		;;
+	esac
+}
+
+unload_backend() {
+	case $BACKEND in
+	xen-blkback) rmmod xen_blkback ;;
+	blkback2) rmmod blkback2 && rmmod xenbus_lite && rmmod xenidc ;;
+	esac
+}
+
+guest_domid() { xl domid "$GUEST" 2>/dev/null; }
+gpath() { echo "/local/domain/$(guest_domid)/data/$1"; }
+
+# guest_start [CONFIG LINE...]: creates the guest, waits for its agent
+guest_start() {
+	local l
+	cat >/run/guest.cfg <<CFG
+name="$GUEST"
+type="pv"
+kernel="/guest/vmlinuz"
+ramdisk="/guest/initrd.img"
+extra="console=hvc0 quiet"
+memory=${GUEST_MEM:-512}
+vcpus=2
+on_poweroff="destroy"
+on_reboot="destroy"
+on_crash="destroy"
+CFG
+	for l in "$@"; do echo "$l" >>/run/guest.cfg; done
+	timeout 120 xl create /run/guest.cfg >/out/xl-create.log 2>&1 || { cat /out/xl-create.log; return 1; }
+	SEQ=0
+	wait_for 90 guest_ready
+}
+
+guest_ready() { [ "$(xenstore-read "$(gpath ready)" 2>/dev/null)" = 1 ]; }
+guest_done() { [ "$(xenstore-read "$(gpath done)" 2>/dev/null)" = "$SEQ" ]; }
+
+# g TIMEOUT CMD: runs CMD in the guest; $GOUT holds its output's tail
+g() {
+	local t=$1 p
+	shift
+	SEQ=$((SEQ + 1))
+	p=/local/domain/$(guest_domid)/data
+	xenstore-write "$p/cmd" "$*" "$p/seq" "$SEQ" || return 99
+	if ! wait_for "$t" guest_done; then
+		GOUT="(timed out after ${t}s)"
+		return 98
+	fi
+	GOUT=$(xenstore-read "$p/out")
+	return "$(xenstore-read "$p/rc")"
+}
+
+guest_stop() {
+	timeout 30 xl destroy "$GUEST" 2>/dev/null
+	wait_for 30 sh -c "! xl domid $GUEST"
+}
+
+vbd_backend_dir() { echo "/local/domain/0/backend/vbd/$(guest_domid)"; }

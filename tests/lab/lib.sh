@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Host-side helpers for building the lab's initramfs roots. Roots use a
+# merged /usr (bin, sbin, lib, lib64 -> usr/...), so every path is
+# normalised to /usr/... before copying and cpio overlays merge cleanly.
+# LAB_STAGE: where the Xen and kernel .debs are unpacked; LAB_LIBPATH: its
+# library directory.
+
+_usrpath() { case $1 in /bin/* | /sbin/* | /lib/* | /lib64/*) echo "/usr$1" ;; *) echo "$1" ;; esac; }
+
+# copy_libs ROOT FILE...: the ELF interpreter and shared libraries (ldd)
+copy_libs() {
+	local root=$1 f l dst
+	shift
+	for f in "$@"; do
+		head -c4 "$f" 2>/dev/null | grep -q ELF || continue
+		{ LD_LIBRARY_PATH=${LAB_LIBPATH:-} ldd "$f" 2>/dev/null || true; } |
+			awk '/=> \// {print $3} /^[ \t]*\/[^ ]+ \(/ {print $1}' | while read -r l; do
+			dst=$l
+			case $l in "${LAB_STAGE:-/nonexistent}"/*) dst=${l#"$LAB_STAGE"} ;; esac
+			dst=$(_usrpath "$dst")
+			[ -e "$root$dst" ] && continue
+			mkdir -p "$root$(dirname "$dst")"
+			cp -L "$l" "$root$dst"
+		done
+	done
+}
+
+# copy_bin ROOT BIN...: host programs (name or path) and their libraries
+copy_bin() {
+	local root=$1 b p dst
+	shift
+	for b in "$@"; do
+		case $b in /*) p=$b ;; *) p=$(command -v "$b") || { echo "copy_bin: $b not found" >&2; return 1; } ;; esac
+		dst=$p
+		case $p in "${LAB_STAGE:-/nonexistent}"/*) dst=${p#"$LAB_STAGE"} ;; esac
+		dst=$(_usrpath "$dst")
+		mkdir -p "$root$(dirname "$dst")"
+		rm -f "$root$dst"
+		cp -L "$p" "$root$dst"
+		copy_libs "$root" "$p"
+	done
+}
+
+# mkcpio DIR OUT: an uncompressed newc archive (fastest to unpack under TCG)
+mkcpio() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$2"; }
+
+# new_root DIR: an empty merged-/usr skeleton with busybox
+new_root() {
+	local a
+	mkdir -p "$1"/usr/bin "$1"/usr/sbin "$1"/usr/lib "$1"/usr/lib64
+	ln -sfn usr/bin "$1/bin"
+	ln -sfn usr/sbin "$1/sbin"
+	ln -sfn usr/lib "$1/lib"
+	ln -sfn usr/lib64 "$1/lib64"
+	cp /bin/busybox "$1/usr/bin/busybox"
+	for a in $(/bin/busybox --list-full); do
+		a=$(_usrpath "/$a")
+		[ -e "$1$a" ] || [ -L "$1$a" ] || ln -s /usr/bin/busybox "$1$a"
+	done
+}

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# usage: vm.sh SUITE OUTDIR
+# Boots Xen + dom0 under QEMU (TCG), runs tests/lab/suites/SUITE.sh in dom0,
+# and leaves in OUTDIR: serial.log, results.txt (the @@LAB lines), and what
+# dom0 collected (logs, fio JSON). Env: BACKEND (blkback2 | xen-blkback),
+# LAB_TIMEOUT (s), QEMU_EXTRA (more QEMU arguments).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../scripts/lib.sh"
+. "$HERE/lib.sh"
+
+SUITE=$1
+OUT=$2
+BACKEND=${BACKEND:-blkback2}
+TIMEOUT=${LAB_TIMEOUT:-1500}
+KVER=6.12.117+deb12-amd64
+
+BASE=$("$HERE/build.sh")
+
+# Our modules, built against the dom0 kernel's headers.
+MODS=$XENIDC_BUILD/lab-modules
+mkdir -p "$MODS"
+rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$MODS/"
+"$XENIDC_ROOT/scripts/build-modules.sh" "/usr/src/linux-headers-$KVER" "$MODS" >"$MODS.log" 2>&1 ||
+	{ tail -20 "$MODS.log" >&2; exit 1; }
+
+RUN=$XENIDC_BUILD/lab-run
+rm -rf "$RUN" "$OUT"
+mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/d0/guest" "$OUT"
+cp -a "$HERE/suites" "$RUN/d0/lab/"
+cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
+for m in xenidc xenbus_lite blkback2 usbback; do
+	[ -f "$MODS/$m/$m.ko" ] && cp "$MODS/$m/$m.ko" "$RUN/d0/lab/modules/"
+done
+cat >"$RUN/d0/lab/config" <<CFG
+SUITE=$SUITE
+BACKEND=$BACKEND
+CFG
+cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
+mkcpio "$RUN/g" "$RUN/guest-ovl.cpio"
+cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" >"$RUN/d0/guest/initrd.img"
+mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"
+cat "$BASE/dom0-base.cpio" "$RUN/dom0-ovl.cpio" >"$RUN/dom0.cpio"
+rm -rf "$RUN/d0" "$RUN/g"
+
+SER=$OUT/serial.log
+: >"$SER"
+XEN_ARGS="console=com1 com1=115200,8n1 serial_tx_buffer=1M dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
+log "booting Xen + dom0 ($SUITE, backend $BACKEND), serial: $SER"
+# qemu64: -cpu max crashes dom0 (SMAP); see ../shared/LAB.md.
+# shellcheck disable=SC2086
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 3072 \
+	-display none -vga none -no-reboot -nodefaults ${QEMU_EXTRA:-} \
+	-monitor unix:"$RUN/monitor.sock",server=on,wait=off \
+	-chardev socket,id=ser0,path="$RUN/serial.sock",server=on,wait=off,logfile="$SER" \
+	-serial chardev:ser0 \
+	-kernel "$BASE/xen" -append "$XEN_ARGS" \
+	-initrd "$BASE/vmlinuz console=hvc0 earlyprintk=xen rdinit=/init,$RUN/dom0.cpio" &
+QPID=$!
+echo $QPID >"$RUN/qemu.pid"
+trap 'kill $QPID 2>/dev/null || true' EXIT INT TERM
+last=""
+while kill -0 $QPID 2>/dev/null; do
+	if grep -q '^@@LAB-DONE' "$SER" 2>/dev/null; then
+		for _ in $(seq 20); do kill -0 $QPID 2>/dev/null || break; sleep 1; done
+		kill $QPID 2>/dev/null || true
+		break
+	fi
+	cur=$(grep -a -o '@@LAB-MARK [a-z].*\|@@LAB .*' "$SER" 2>/dev/null | tail -1 | tr -d '\r' || true)
+	[ "$cur" != "$last" ] && { log "$cur"; last=$cur; }
+	sleep 2
+done
+wait $QPID 2>/dev/null || true
+trap - EXIT INT TERM
+
+tr -d '\r' <"$SER" | sed -n '/^@@LAB-OUT-BEGIN/,/^@@LAB-OUT-END/p' | grep -E '^[A-Za-z0-9+/=]+$' |
+	base64 -d 2>/dev/null | tar -xzf - -C "$OUT" 2>/dev/null || log "no result archive (see $SER)"
+tr -d '\r' <"$SER" | grep -a '^@@LAB ' >"$OUT/results.txt" || true
+grep -q '^@@LAB-DONE rc=0' "$SER"
