@@ -77,7 +77,7 @@ if [ ! -f "$BASE/.done" ]; then
 		ln -sf /usr/bin/kmod "$G/usr/bin/$l"
 		ln -sf /usr/bin/kmod "$G/usr/sbin/$l"
 	done
-	ln -sf mke2fs "$G/usr/bin/mkfs.ext4"
+	ln -sf /usr/sbin/mke2fs "$G/usr/sbin/mkfs.ext4"
 	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod
 	install -m755 "$HERE/guest/init" "$G/init"
 	mkcpio "$G" "$T/guest-base.cpio"

@@ -39,6 +39,7 @@ SUITE=$SUITE
 BACKEND=$BACKEND
 CFG
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
+cp "$HERE/guest/g.sh" "$RUN/g/lab/"
 mkcpio "$RUN/g" "$RUN/guest-ovl.cpio"
 cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" >"$RUN/d0/guest/initrd.img"
 mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"

@@ -68,9 +68,27 @@ unload_backend() {
 guest_domid() { xl domid "$GUEST" 2>/dev/null; }
 gpath() { echo "/local/domain/$(guest_domid)/data/$1"; }
 
-# guest_start [CONFIG LINE...]: creates the guest, waits for its agent
+# guest_start [CONFIG LINE...]: creates the guest and waits for its agent.
+# Under TCG a guest kernel sometimes dies early with "Oops: int3" (a race
+# in cross-vCPU code patching, not in anything we test): such a boot is
+# retried, and said so.
 guest_start() {
+	local attempt
+	for attempt in 1 2 3; do
+		guest_create "$@" && return 0
+		say "guest-boot-failed attempt=$attempt"
+		grep -a -m1 -E 'Oops|panic' /var/log/xen/console/guest-$GUEST.log
+		timeout 30 xl destroy "$GUEST" 2>/dev/null
+		wait_for 30 guest_absent
+	done
+	return 1
+}
+
+guest_absent() { ! xl domid "$GUEST" >/dev/null 2>&1; }
+
+guest_create() {
 	local l
+	: >/var/log/xen/console/guest-$GUEST.log 2>/dev/null
 	cat >/run/guest.cfg <<CFG
 name="$GUEST"
 type="pv"
@@ -78,7 +96,7 @@ kernel="/guest/vmlinuz"
 ramdisk="/guest/initrd.img"
 extra="console=hvc0 quiet"
 memory=${GUEST_MEM:-512}
-vcpus=2
+vcpus=${GUEST_VCPUS:-1}
 on_poweroff="destroy"
 on_reboot="destroy"
 on_crash="destroy"
@@ -86,7 +104,7 @@ CFG
 	for l in "$@"; do echo "$l" >>/run/guest.cfg; done
 	timeout 120 xl create /run/guest.cfg >/out/xl-create.log 2>&1 || { cat /out/xl-create.log; return 1; }
 	SEQ=0
-	wait_for 90 guest_ready
+	wait_for 60 guest_ready
 }
 
 guest_ready() { [ "$(xenstore-read "$(gpath ready)" 2>/dev/null)" = 1 ]; }
@@ -109,7 +127,7 @@ g() {
 
 guest_stop() {
 	timeout 30 xl destroy "$GUEST" 2>/dev/null
-	wait_for 30 sh -c "! xl domid $GUEST"
+	wait_for 30 guest_absent
 }
 
 vbd_backend_dir() { echo "/local/domain/0/backend/vbd/$(guest_domid)"; }

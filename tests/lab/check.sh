@@ -1,0 +1,23 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The lab layer of make check: suites/check.sh in one boot, each @@LAB line
+# a result.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../scripts/lib.sh"
+export BACKEND=${BACKEND:-blkback2}
+OUT=$XENIDC_BUILD/lab-check
+if "$HERE/vm.sh" check "$OUT"; then
+	result pass "lab VM ran to completion (backend $BACKEND)"
+else
+	result fail "lab VM ran to completion (backend $BACKEND)" "see $OUT/serial.log"
+fi
+while IFS= read -r l; do
+	case $l in
+	"@@LAB ok "*) result pass "${l#@@LAB ok }" ;;
+	"@@LAB not ok "*) result fail "${l#@@LAB not ok }" ;;
+	"@@LAB skip "*) n=${l#@@LAB skip }; result skip "${n%%: *}" "${n#*: }" ;;
+	esac
+done <"$OUT/results.txt"
+summary lab

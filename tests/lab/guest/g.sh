@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for commands the lab runs in the guest: g 60 '. /lab/g.sh; wait_blk xvdb'
+
+wait_blk() { # NAME [SECONDS]
+	local i=0
+	while [ ! -b "/dev/$1" ]; do
+		i=$((i + 1))
+		[ $i -ge $((${2:-60} * 4)) ] && { echo "/dev/$1 did not appear"; return 1; }
+		sleep 0.25
+	done
+	echo "$1: $(cat /sys/block/$1/size) sectors, ro=$(cat /sys/block/$1/ro)"
+}
+
+wait_gone() { # NAME [SECONDS]
+	local i=0
+	while [ -e "/sys/block/$1" ]; do
+		i=$((i + 1))
+		[ $i -ge $((${2:-60} * 4)) ] && { echo "/dev/$1 did not go away"; return 1; }
+		sleep 0.25
+	done
+}
+
+# fio with data verification; fails on any I/O or verify error.
+fio_verify() { # DEV NAME FIO-ARGS...
+	local dev=$1 name=$2
+	shift 2
+	fio --name="$name" --filename="$dev" --ioengine=libaio --direct=1 --verify=crc32c \
+		--do_verify=1 --verify_fatal=1 --output-format=terse --terse-version=3 "$@" >/tmp/fio.$name || return 1
+	# terse v3: field 5 = read KiB, 6 = read bw KiB/s, 47 = write KiB, 48 = write bw
+	awk -F';' '{printf "%s: read %d MiB (%d KiB/s), wrote %d MiB (%d KiB/s), errors %s\n",
+		$3, $6/1024, $7, $47/1024, $48, $5}' /tmp/fio.$name
+}
+
+# A file written through ext4, read back after the page cache is dropped.
+ext4_roundtrip() { # DEV
+	mkfs.ext4 -q -F "$1" || return 1
+	mount -t ext4 "$1" /mnt || return 1
+	dd if=/dev/urandom of=/mnt/file bs=1M count=32 2>/dev/null
+	local a=$(sha256sum /mnt/file | cut -d' ' -f1)
+	umount /mnt && echo 3 >/proc/sys/vm/drop_caches && mount -t ext4 "$1" /mnt || return 1
+	local b=$(sha256sum /mnt/file | cut -d' ' -f1)
+	umount /mnt
+	echo "sha256 written $a, read back $b"
+	[ "$a" = "$b" ]
+}
+
+# A command that must fail with the given error (an I/O error must never
+# look like success, nor like some other failure).
+must_fail() { # ERROR-TEXT CMD...
+	local want=$1
+	shift
+	if "$@" 2>/tmp/err; then
+		echo "succeeded but must fail: $*"
+		return 1
+	fi
+	echo "failed: $(grep -v 'records' /tmp/err | tail -1)"
+	grep -qE "$want" /tmp/err
+}
