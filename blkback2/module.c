@@ -11,9 +11,28 @@
 #include <linux/module.h>
 #include <xen/xenbus.h>
 
+#include <xen/interface/io/blkif.h>
+
+#include <xenidc/abi/layout.h>
 #include <xenidc/xenbus_lite_glue.h>
 
 #include "backing.h"
+
+/* The wire layout blkback2's C++ declares (abi/blkif.h) is the kernel's. */
+static_assert(sizeof(struct blkif_request) == XI_BLKIF64_REQ_SIZE);
+static_assert(offsetof(struct blkif_request, u.rw.id) == XI_BLKIF64_RW_ID);
+static_assert(offsetof(struct blkif_request, u.rw.sector_number) == XI_BLKIF64_RW_SECTOR);
+static_assert(offsetof(struct blkif_request, u.rw.seg) == XI_BLKIF64_RW_SEG);
+static_assert(offsetof(struct blkif_request, u.discard.nr_sectors) ==
+	      XI_BLKIF64_DISCARD_NR_SECTORS);
+static_assert(offsetof(struct blkif_request, u.indirect.nr_segments) ==
+	      XI_BLKIF64_INDIRECT_NR_SEGMENTS);
+static_assert(offsetof(struct blkif_request, u.indirect.handle) == XI_BLKIF64_INDIRECT_HANDLE);
+static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) ==
+	      XI_BLKIF64_INDIRECT_GREFS);
+static_assert(sizeof(struct blkif_response) == XI_BLKIF64_RSP_SIZE);
+static_assert(offsetof(struct blkif_response, status) == XI_BLKIF64_RSP_STATUS);
+static_assert(sizeof(struct blkif_request_segment) == XI_BLKIF_SEGMENT_SIZE);
 
 #define BB2_MAX_QUEUES 16
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // blkback2's rings: requests in, bios out. See io.h for the stages.
+#include <xenidc/grant_copy.h>
+
 #include "io.h"
 
 namespace blkback2 {
@@ -309,23 +311,18 @@ int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q)
 // once (grant copy: no mapping, no double fetch).
 int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
 {
-	xi_copy_op ops[blkif::kMaxIndirectPages];
+	Rbr pages[blkif::kMaxIndirectPages];
 	uint32_t bytes = q->nseg * sizeof(blkif::Segment);
-	uint32_t pages = (bytes + XI_PAGE_SIZE - 1) / XI_PAGE_SIZE;
+	uint32_t n = (bytes + XI_PAGE_SIZE - 1) / XI_PAGE_SIZE;
 
-	if (pages > blkif::kMaxIndirectPages)
+	if (n > blkif::kMaxIndirectPages)
 		return blkif::kRspError;
-	for (uint32_t p = 0; p < pages; p++) {
-		uint32_t len = ktl::Min<uint32_t>(bytes - p * XI_PAGE_SIZE, XI_PAGE_SIZE);
-		ops[p] = {vbd_->device().otherend().value(), 0, 1, r.indirect_grefs[p], 0,
-			  (uint16_t)len, reinterpret_cast<uint8_t *>(q->desc) + p * XI_PAGE_SIZE};
-	}
-	if (xi_grant_copy(ops, pages) != 0)
-		return blkif::kRspError;
-	for (uint32_t p = 0; p < pages; p++)
-		if (ops[p].status != XI_GNTST_OKAY)
-			return blkif::kRspError;
-	return blkif::kRspOkay;
+	for (uint32_t p = 0; p < n; p++)
+		pages[p] = {GrantRef(r.indirect_grefs[p]), 0,
+			    (uint16_t)ktl::Min<uint32_t>(bytes - p * XI_PAGE_SIZE, XI_PAGE_SIZE)};
+	Status s = GrantCopy(SgRbr{vbd_->device().otherend(), ktl::Span<const Rbr>(pages, n)},
+			     q->desc, bytes, false);
+	return s.ok() ? blkif::kRspOkay : blkif::kRspError;
 }
 
 void Ring::Submit(Request *q)

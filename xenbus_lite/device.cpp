@@ -46,6 +46,11 @@ Status Device::Write(const char *key, const char *fmt, ...)
 	return Status::Error(xi_xs_write(dev_, XI_XS_NO_TXN, key, value));
 }
 
+Status Device::Read(const char *key, char *buf, size_t len)
+{
+	return Status::Error(xi_xs_read(dev_, false, key, buf, len));
+}
+
 Status Device::Probe(const Driver &drv, xi_xbdev *dev, Device **out)
 {
 	void *mem = xi_zalloc(sizeof(Device));
@@ -116,7 +121,8 @@ Status Device::ReadKey(const Key &k, const char *prefix, uint8_t *base, const ui
 		auto *v = reinterpret_cast<GrantRefsValue *>(base);
 		uint32_t order = 0;
 		// The page order is one key for all queues (blkif: top level).
-		int rc = xi_xs_read(dev_, fe, k.order_key, value, sizeof(value));
+		int rc = k.order_key ? xi_xs_read(dev_, fe, k.order_key, value, sizeof(value))
+				     : -err::kNoEnt;
 		bool paged = rc == 0;
 		if (rc && rc != -err::kNoEnt)
 			return Status::Error(rc);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // RbrMapperPool: see include/xenidc/mapper_pool.h.
+#include <xenidc/grant_copy.h>
 #include <xenidc/mapper_pool.h>
 
 namespace xenidc {
@@ -35,7 +36,8 @@ Result<RbrMapperPool *> RbrMapperPool::Create(const Config &c)
 {
 	if (c.max_elems == 0 || c.persistent_max > c.frames ||
 	    (c.sg_capable && c.frames < c.max_elems) ||
-	    (!c.sg_capable && (!c.staging_buffers || !c.staging_bytes)))
+	    (!c.sg_capable && (!c.staging_buffers || !c.staging_bytes)) ||
+	    (!c.staging_buffers != !c.staging_bytes))
 		return Status::Error(err::kInval);
 
 	void *mem = xi_zalloc(sizeof(RbrMapperPool));
@@ -68,12 +70,10 @@ Result<RbrMapperPool *> RbrMapperPool::Create(const Config &c)
 			p->cache_[i].hash_next = i + 1 < c.persistent_max ? (int32_t)i + 1 : -1;
 		p->cache_free_ = 0;
 	}
-	if (ok && !c.sg_capable) {
-		// A buffer element may straddle a local page: two copies each.
-		p->copies_ = ktl::AllocArray<xi_copy_op>(2 * c.max_elems);
+	if (ok && c.staging_buffers) {
 		p->staging_ = ktl::AllocArray<void *>(c.staging_buffers);
 		p->staging_free_ = ktl::AllocArray<int32_t>(c.staging_buffers);
-		ok = p->copies_ && p->staging_ && p->staging_free_;
+		ok = p->staging_ && p->staging_free_;
 		for (uint32_t i = 0; ok && i < c.staging_buffers; i++) {
 			p->staging_[i] = xi_dma_alloc(c.staging_bytes);
 			ok = p->staging_[i] != nullptr;
@@ -103,7 +103,6 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 	xi_free(p->ops_);
 	xi_free(p->op_slot_);
 	xi_free(p->unmaps_);
-	xi_free(p->copies_);
 	xi_free(p->staging_);
 	xi_free(p->staging_free_);
 	xi_free(p->cache_);
@@ -124,7 +123,7 @@ void RbrMapperPool::SetPersistent(bool on)
 	persistent_on_ = on && cfg_.persistent_max > 0 && cfg_.sg_capable;
 }
 
-Status RbrMapperPool::Map(const SgRbr &sg, Direction dir, Mapping *m)
+Status RbrMapperPool::Check(const SgRbr &sg, Direction dir, Mapping *m)
 {
 	size_t n = sg.elems.size();
 
@@ -137,7 +136,21 @@ Status RbrMapperPool::Map(const SgRbr &sg, Direction dir, Mapping *m)
 			return Status::Error(err::kInval);
 	m->rbr_ = sg;
 	m->dir_ = dir;
-	return cfg_.sg_capable ? MapSg(sg, dir, m) : MapStaged(sg, dir, m);
+	return Status::Ok();
+}
+
+Status RbrMapperPool::Map(const SgRbr &sg, Direction dir, Mapping *m)
+{
+	XI_TRY(Check(sg, dir, m));
+	return cfg_.sg_capable ? MapSg(sg, dir, m) : Stage(sg, dir, m);
+}
+
+Status RbrMapperPool::MapStaged(const SgRbr &sg, Direction dir, Mapping *m)
+{
+	if (!cfg_.staging_buffers)
+		return Status::Error(err::kInval);
+	XI_TRY(Check(sg, dir, m));
+	return Stage(sg, dir, m);
 }
 
 Status RbrMapperPool::MapSg(const SgRbr &sg, Direction dir, Mapping *m)
@@ -236,7 +249,7 @@ bool RbrMapperPool::SettleMaps(uint32_t nops, bool run, Mapping *m)
 	return all;
 }
 
-Status RbrMapperPool::MapStaged(const SgRbr &sg, Direction dir, Mapping *m)
+Status RbrMapperPool::Stage(const SgRbr &sg, Direction dir, Mapping *m)
 {
 	size_t bytes = sg.Bytes();
 
@@ -268,33 +281,10 @@ Status RbrMapperPool::CopyOut(Mapping *m, size_t bytes)
 	return Copy(m->rbr_, m->buffer_, ktl::Min(bytes, m->bytes_), true);
 }
 
-// Grant copies between the frontend's elements and buf, split where buf
-// crosses a page: a copy op names one local page.
 Status RbrMapperPool::Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote)
 {
-	uint32_t nops = 0;
-	size_t pos = 0;
-
-	for (size_t i = 0; i < sg.elems.size() && pos < bytes; i++) {
-		const Rbr &r = sg.elems[i];
-		size_t len = ktl::Min<size_t>(r.length, bytes - pos);
-		size_t done = 0;
-		while (done < len) {
-			auto *local = static_cast<uint8_t *>(buf) + pos + done;
-			size_t to_page_end = XI_PAGE_SIZE - ((uintptr_t)local & (XI_PAGE_SIZE - 1));
-			size_t chunk = ktl::Min(len - done, to_page_end);
-			copies_[nops++] = {sg.dom.value(), (uint8_t)to_remote, 1, r.gref.value(),
-					   (uint16_t)(r.offset + done), (uint16_t)chunk, local};
-			done += chunk;
-		}
-		pos += len;
-	}
-	if (xi_grant_copy(copies_, nops) != 0)
-		return Status::Error(err::kFault);
-	for (uint32_t k = 0; k < nops; k++)
-		if (copies_[k].status != XI_GNTST_OKAY)
-			return Status::Error(err::kFault);
-	stats_.copied_bytes += pos;
+	XI_TRY(GrantCopy(sg, buf, bytes, to_remote));
+	stats_.copied_bytes += bytes;
 	return Status::Ok();
 }
 

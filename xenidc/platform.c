@@ -14,9 +14,11 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <xen/events.h>
 #include <xen/grant_table.h>
+#include <xen/page.h>
 #include <xen/xenbus.h>
 
 #include <xenidc/xen_ops.h>
@@ -164,6 +166,12 @@ static int xen_grant_unmap(struct xi_map_op *ops, unsigned int n)
 	return 0;
 }
 
+/* The frame of a local address: kmalloc'd (linear map) or vmalloc'd. */
+static unsigned long xi_local_gfn(const void *p)
+{
+	return is_vmalloc_addr(p) ? xen_page_to_gfn(vmalloc_to_page(p)) : virt_to_gfn(p);
+}
+
 static int xen_grant_copy(struct xi_copy_op *ops, unsigned int n)
 {
 	struct gnttab_copy copy[XI_GNT_CHUNK];
@@ -174,7 +182,7 @@ static int xen_grant_copy(struct xi_copy_op *ops, unsigned int n)
 		for (i = 0; i < c; i++) {
 			struct xi_copy_op *op = &ops[done + i];
 			struct gnttab_copy *g = &copy[i];
-			unsigned long lgfn = virt_to_gfn(op->local);
+			unsigned long lgfn = xi_local_gfn(op->local);
 			unsigned int loff = offset_in_page(op->local);
 
 			memset(g, 0, sizeof(*g));

@@ -11,7 +11,7 @@
 //   pool->Unmap(&mapping);                 // or UnmapBatch() for many at once
 //   RbrMapperPool::Destroy(pool);
 //
-// Two ways to reach the data, chosen by Config::sg_capable:
+// Two ways to reach the data; Config::sg_capable picks Map()'s default:
 //   - SG (zero copy): each element's grant is mapped onto a pool frame and
 //     the Lbr lists (frame, offset, length). For drivers whose device takes
 //     scatter-gather lists (block bios, USB host controllers with SG).
@@ -80,8 +80,8 @@ public:
 		uint32_t frames = 0;	     // grant-mappable frames (SG mode and cache)
 		uint32_t max_elems = 0;	     // most elements in one Map()
 		uint32_t persistent_max = 0; // cache capacity, <= frames
-		bool sg_capable = true;
-		uint32_t staging_buffers = 0; // staging mode: buffers ...
+		bool sg_capable = true;	     // Map() maps; else it stages
+		uint32_t staging_buffers = 0; // for staging: buffers ...
 		uint32_t staging_bytes = 0;   // ... of this many bytes each
 	};
 
@@ -108,6 +108,9 @@ public:
 	// again after some Unmap). -EINVAL: malformed. -EFAULT: a grant did not
 	// map or copy (the frontend's fault).
 	Status Map(const SgRbr &sg, Direction dir, Mapping *m) XI_EXPORT(xi_pool_map);
+	// Stages whatever the default: for transfers that need one contiguous
+	// buffer even on a scatter-gather device (USB control, interrupt, iso).
+	Status MapStaged(const SgRbr &sg, Direction dir, Mapping *m) XI_EXPORT(xi_pool_map_staged);
 	// Staging, kFromDevice: copies the first `bytes` of the buffer to the
 	// frontend. A no-op for SG mappings (the device wrote in place).
 	Status CopyOut(Mapping *m, size_t bytes) XI_EXPORT(xi_pool_copy_out);
@@ -130,11 +133,12 @@ private:
 	RbrMapperPool() = default;
 	~RbrMapperPool() = default;
 
+	Status Check(const SgRbr &sg, Direction dir, Mapping *m);
 	Status MapSg(const SgRbr &sg, Direction dir, Mapping *m);
+	Status Stage(const SgRbr &sg, Direction dir, Mapping *m);
 	bool ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache, uint32_t idx,
 			MappedElem *e, uint32_t *nops, uint32_t *nunmap);
 	bool SettleMaps(uint32_t nops, bool run, Mapping *m);
-	Status MapStaged(const SgRbr &sg, Direction dir, Mapping *m);
 	Status Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote);
 	void ReleaseSg(Mapping *m, uint32_t *nunmap);
 	void FlushUnmaps(uint32_t n);
@@ -156,7 +160,6 @@ private:
 	uint32_t nfree_ = 0;
 	xi_map_op *ops_ = nullptr;   // scratch, max_elems entries
 	OpSlot *op_slot_ = nullptr;  // what each op in ops_ maps for
-	xi_copy_op *copies_ = nullptr; // scratch, staging mode
 	xi_map_op *unmaps_ = nullptr;  // scratch for batched unmaps
 	uint32_t unmaps_cap_ = 0;
 

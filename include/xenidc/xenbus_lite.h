@@ -122,7 +122,7 @@ constexpr Key DevNum(const char *name, Dir d, uint16_t off)
 	return {name, d, Type::kDevNum, true, off, 0, 0, 0, nullptr, nullptr, nullptr, false};
 }
 // One ring reference named `name`, or 2^order named <name>0.. when the
-// frontend wrote `order_key` (bounded by max_order_ref).
+// frontend wrote `order_key` (bounded by max_order_ref; nullptr: always one).
 constexpr Key GrantRefs(const char *name, Dir d, uint16_t off, const char *order_key,
 			const uint32_t *max_order_ref)
 {
@@ -188,6 +188,8 @@ public:
 	// The parsed configuration (the driver's struct), valid after configure.
 	const void *config() const { return config_; }
 
+	// Reads one backend key now (keys whose names are not fixed: port/<n>).
+	Status Read(const char *key, char *buf, size_t len) XI_EXPORT(xi_xb_read);
 	// Writes one backend key now (e.g. withdrawing a feature).
 	Status Write(const char *key, const char *fmt, ...) XI_EXPORT(xi_xb_write)
 		__attribute__((format(printf, 3, 4)));

@@ -19,7 +19,9 @@ template <class Proto> class FrontRing {
 public:
 	using Entry = typename xenidc::BackRing<Proto>::Entry;
 
-	FrontRing(Sim &s, xi_domid_t dom, unsigned pages = 1) : s_(s), dom_(dom), pages_(pages)
+	// port: share another ring's event channel (usbif); 0 allocates one.
+	FrontRing(Sim &s, xi_domid_t dom, unsigned pages = 1, unsigned port = 0)
+		: s_(s), dom_(dom), pages_(pages)
 	{
 		Domain &d = s.domain(dom);
 		first_ = d.AllocFrames(pages);
@@ -29,7 +31,7 @@ public:
 		memset(base_, 0, pages * XI_PAGE_SIZE);
 		hdr()->req_event = hdr()->rsp_event = 1; // SHARED_RING_INIT
 		size_ = xenidc::RingEntries(pages * XI_PAGE_SIZE, sizeof(Entry));
-		port_ = s.AllocPort(dom);
+		port_ = port ? port : s.AllocPort(dom);
 	}
 
 	// Start indexes near the 32-bit wrap (call before the backend attaches).

@@ -11,6 +11,7 @@
 #ifndef XENIDC_ABI_BLKIF_H
 #define XENIDC_ABI_BLKIF_H
 
+#include <xenidc/abi/layout.h>
 #include <xenidc/ktl.h>
 
 namespace xenidc::blkif {
@@ -47,7 +48,7 @@ struct Segment {
 	uint8_t last_sect;  // inclusive
 	uint16_t pad;
 };
-static_assert(sizeof(Segment) == 8);
+static_assert(sizeof(Segment) == XI_BLKIF_SEGMENT_SIZE);
 
 enum class Abi { kX86_32, kX86_64 };
 
@@ -70,10 +71,18 @@ template <Abi A> struct Layout {
 	static constexpr size_t kRspStatus = 10;
 	static constexpr size_t kResponseSize = A == Abi::kX86_64 ? 16 : 12;
 };
-static_assert(Layout<Abi::kX86_64>::kRequestSize == 112);
+using L64 = Layout<Abi::kX86_64>;
+static_assert(L64::kRequestSize == XI_BLKIF64_REQ_SIZE && L64::kId == XI_BLKIF64_RW_ID &&
+	      L64::kSector == XI_BLKIF64_RW_SECTOR && L64::kSeg == XI_BLKIF64_RW_SEG &&
+	      L64::kNrSectors == XI_BLKIF64_DISCARD_NR_SECTORS &&
+	      L64::kHandle == XI_BLKIF64_INDIRECT_NR_SEGMENTS &&
+	      L64::kIndirectHandle == XI_BLKIF64_INDIRECT_HANDLE &&
+	      L64::kIndirectGrefs == XI_BLKIF64_INDIRECT_GREFS &&
+	      L64::kResponseSize == XI_BLKIF64_RSP_SIZE && L64::kRspStatus == XI_BLKIF64_RSP_STATUS);
+// x86_32: the layout xen-blkback's common.h gives (no public header has it).
 static_assert(Layout<Abi::kX86_32>::kRequestSize == 108);
-static_assert(Layout<Abi::kX86_64>::kIndirectGrefs == 28);
 static_assert(Layout<Abi::kX86_32>::kIndirectGrefs == 24);
+static_assert(Layout<Abi::kX86_32>::kResponseSize == 12);
 
 // The private, decoded request. Only the fields of its operation are set.
 struct Request {

@@ -8,6 +8,7 @@
 #ifndef XENIDC_ABI_USBIF_H
 #define XENIDC_ABI_USBIF_H
 
+#include <xenidc/abi/layout.h>
 #include <xenidc/ktl.h>
 
 namespace xenidc::usbif {
@@ -78,7 +79,10 @@ struct UrbRequest {
 	} u;
 	Segment seg[kMaxSegments];
 };
-static_assert(sizeof(UrbRequest) == 148);
+static_assert(sizeof(UrbRequest) == XI_USBIF_URB_REQ_SIZE &&
+	      __builtin_offsetof(UrbRequest, pipe) == XI_USBIF_URB_REQ_PIPE &&
+	      __builtin_offsetof(UrbRequest, u) == XI_USBIF_URB_REQ_U &&
+	      __builtin_offsetof(UrbRequest, seg) == XI_USBIF_URB_REQ_SEG);
 
 struct UrbResponse {
 	uint16_t id;
@@ -87,7 +91,8 @@ struct UrbResponse {
 	int32_t actual_length;
 	int32_t error_count;
 };
-static_assert(sizeof(UrbResponse) == 16);
+static_assert(sizeof(UrbResponse) == XI_USBIF_URB_RSP_SIZE &&
+	      __builtin_offsetof(UrbResponse, status) == XI_USBIF_URB_RSP_STATUS);
 
 struct ConnRequest {
 	uint16_t id;
@@ -98,7 +103,7 @@ struct ConnResponse {
 	uint8_t portnum;
 	uint8_t speed;
 };
-static_assert(sizeof(ConnResponse) == 4);
+static_assert(sizeof(ConnResponse) == XI_USBIF_CONN_RSP_SIZE);
 
 // An isochronous packet descriptor as the guest's kernel lays it out
 // (struct usb_iso_packet_descriptor), granted after the buffer segments.

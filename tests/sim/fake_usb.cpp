@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// The simulated host USB device; see fake_usb.h.
+#include "fake_usb.h"
+
+#include <cstring>
+
+namespace sim {
+
+// A device descriptor: USB 2.0, vendor 0x1d6b (Linux Foundation), product 0x0104.
+static const uint8_t kDeviceDescriptor[18] = {18, 1, 0x00, 0x02, 0, 0, 0, 64, 0x6b, 0x1d,
+					      0x04, 0x01, 0x00, 0x01, 1, 2, 3, 1};
+
+FakeUsbDevice::FakeUsbDevice(std::string b, unsigned s, bool sg_ok)
+	: busid(std::move(b)), speed(s), sg(sg_ok)
+{
+}
+
+FakeUsbDevice::~FakeUsbDevice()
+{
+	for (FakeUrb *u : urbs)
+		if (!u->freed)
+			Sim::Get().on_warning("URB never freed by usbback");
+		else
+			delete u;
+	if (refs)
+		Sim::Get().on_warning("device references leaked: " + std::to_string(refs));
+}
+
+int FakeUsbDevice::Plug()
+{
+	return ub_attach(busid.c_str(), dev());
+}
+
+void FakeUsbDevice::Unplug()
+{
+	ub_detach(dev());
+}
+
+std::vector<FakeUrb *> FakeUsbDevice::Pending() const
+{
+	std::vector<FakeUrb *> v;
+	for (FakeUrb *u : urbs)
+		if (!u->done)
+			v.push_back(u);
+	return v;
+}
+
+// What the device does with a transfer when it completes.
+void FakeUsbDevice::Complete(FakeUrb *u, int st)
+{
+	if (u->done)
+		return;
+	ub_xfer &x = u->x;
+	uint32_t actual = 0;
+	auto *buf = static_cast<uint8_t *>(x.buffer);
+	auto write = [&](const uint8_t *src, uint32_t n) { // device -> host memory
+		n = std::min(n, x.length);
+		uint32_t done = 0;
+		if (buf) {
+			if (n)
+				memcpy(buf, src, n);
+			done = n;
+		} else {
+			for (uint32_t i = 0; i < x.nsg && done < n; i++) {
+				uint32_t k = std::min(x.sg[i].length, n - done);
+				memcpy((uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset, src + done, k);
+				done += k;
+			}
+		}
+		actual = done;
+	};
+	auto read = [&]() { // host memory -> device
+		if (buf)
+			u->data.assign(buf, buf + x.length);
+		for (uint32_t i = 0; i < x.nsg; i++) {
+			auto *p = (uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset;
+			u->data.insert(u->data.end(), p, p + x.sg[i].length);
+		}
+		actual = x.length;
+	};
+	if (st == 0) {
+		if (x.type == UB_CTRL && x.setup[0] == 0x80 && x.setup[1] == 6 && x.setup[3] == 1)
+			write(kDeviceDescriptor, sizeof(kDeviceDescriptor));
+		else if (x.type == UB_ISOC) {
+			for (uint32_t i = 0; i < x.npackets; i++) {
+				x.iso[i].actual_length = x.iso[i].length;
+				x.iso[i].status = 0;
+				if (x.in && buf)
+					memset(buf + x.iso[i].offset, 0x40 + (int)i, x.iso[i].length);
+			}
+			actual = x.length;
+		} else if (x.in)
+			write(in_data.data(), (uint32_t)in_data.size());
+		else
+			read();
+	}
+	u->done = true;
+	ub_urb_done(x.cookie, st, actual, 0, x.type == UB_ISOC ? 77 : 0);
+}
+
+void FakeUsbDevice::Finish(FakeUrb *u, int st)
+{
+	Complete(u, st);
+}
+
+} // namespace sim
+
+using sim::FakeUrb;
+using sim::FakeUsbDevice;
+
+static FakeUsbDevice *D(ub_dev *d) { return reinterpret_cast<FakeUsbDevice *>(d); }
+
+struct ub_urb {
+	FakeUrb *u;
+	FakeUsbDevice *d;
+};
+
+extern "C" {
+
+static bool g_registry_locked;
+
+void ub_registry_lock(void)
+{
+	if (g_registry_locked)
+		sim::Sim::Get().on_warning("registry lock taken twice");
+	g_registry_locked = true;
+}
+
+void ub_registry_unlock(void)
+{
+	g_registry_locked = false;
+}
+
+int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
+{
+	FakeUsbDevice *dev = D(d);
+	if (dev->submit_error)
+		return dev->submit_error;
+	if (x->nsg && !dev->sg)
+		sim::Sim::Get().on_warning("scatter-gather URB on a device without SG");
+	auto *u = new FakeUrb{*x};
+	dev->urbs.push_back(u);
+	*out = new ub_urb{u, dev};
+	if (!dev->hold) {
+		sim::Sim::Get().Defer([dev, u] {
+			dev->Complete(u, dev->status ? dev->status(*u) : 0);
+		});
+	}
+	return 0;
+}
+
+void ub_urb_unlink(struct ub_urb *h)
+{
+	h->d->unlinks++;
+	FakeUsbDevice *d = h->d;
+	FakeUrb *u = h->u;
+	sim::Sim::Get().Defer([d, u] { d->Complete(u, -104); });
+}
+
+void ub_urb_kill(struct ub_urb *h)
+{
+	h->d->kills++;
+	h->d->Complete(h->u, -2);
+}
+
+void ub_urb_free(struct ub_urb *h)
+{
+	if (!h->u->done)
+		sim::Sim::Get().on_warning("URB freed before it completed");
+	h->u->freed = true;
+	delete h;
+}
+
+int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt)
+{
+	D(d)->set_interface++;
+	D(d)->last_intf = intf;
+	D(d)->last_alt = alt;
+	return 0;
+}
+
+int ub_clear_halt(struct ub_dev *d, unsigned int ep)
+{
+	D(d)->clear_halt++;
+	D(d)->last_ep = ep;
+	return 0;
+}
+
+int ub_reset_configuration(struct ub_dev *d, unsigned int config)
+{
+	D(d)->reset_config++;
+	return config == D(d)->config ? 0 : -22;
+}
+
+unsigned int ub_speed(struct ub_dev *d)
+{
+	return D(d)->speed;
+}
+
+bool ub_sg_capable(struct ub_dev *d)
+{
+	return D(d)->sg;
+}
+
+void ub_dev_get(struct ub_dev *d)
+{
+	D(d)->refs++;
+}
+
+void ub_dev_put(struct ub_dev *d)
+{
+	if (--D(d)->refs < 0)
+		sim::Sim::Get().on_warning("device reference dropped twice");
+}
+
+} // extern "C"

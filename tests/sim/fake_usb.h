@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// A simulated host USB device: the host implementation of usbback/host.h.
+// URBs complete as simulator events (or are held until the test completes
+// them); every call usbback makes is counted.
+#ifndef XENIDC_TESTS_FAKE_USB_H
+#define XENIDC_TESTS_FAKE_USB_H
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../../usbback/host.h"
+#include "sim.h"
+
+namespace sim {
+
+struct FakeUrb {
+	ub_xfer x;
+	std::vector<uint8_t> data; // what the device received (OUT)
+	bool done = false;
+	bool freed = false;
+};
+
+class FakeUsbDevice {
+public:
+	FakeUsbDevice(std::string busid, unsigned speed = 3, bool sg = false);
+	~FakeUsbDevice();
+
+	std::string busid;
+	unsigned speed;
+	bool sg;
+	unsigned config = 1;
+	bool hold = false; // keep URBs pending until Finish()
+	int submit_error = 0;
+	// The status a completing URB gets (index counts URBs).
+	std::function<int(const FakeUrb &)> status;
+	std::vector<uint8_t> in_data; // what bulk/int IN transfers return
+	std::vector<FakeUrb *> urbs;  // every URB, in submit order
+	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, unlinks = 0, kills = 0;
+	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
+
+	int Plug();   // ub_attach
+	void Unplug(); // ub_detach
+	void Finish(FakeUrb *u, int status); // completes a held URB
+	std::vector<FakeUrb *> Pending() const;
+	ub_dev *dev() { return reinterpret_cast<ub_dev *>(this); }
+
+	void Complete(FakeUrb *u, int status);
+};
+
+} // namespace sim
+
+#endif

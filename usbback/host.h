@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The host USB side as usbback's C++ sees it: plain C, implemented over the
+ * kernel's USB core in usb.c, and over a simulated device in the host tests
+ * (tests/sim/fake_usb.cpp).
+ */
+#ifndef USBBACK_HOST_H
+#define USBBACK_HOST_H
+
+#include <xenidc/xenbus_io.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A host USB device passed through to a port (struct usb_device). */
+struct ub_dev;
+/* One host URB in flight. */
+struct ub_urb;
+
+enum ub_type { UB_ISOC = 0, UB_INT = 1, UB_CTRL = 2, UB_BULK = 3 }; /* = usbif pipe types */
+
+struct ub_iso_packet {
+	uint32_t offset;
+	uint32_t length;
+	uint32_t actual_length; /* out */
+	int32_t status;		/* out */
+};
+
+struct ub_sg {
+	struct xi_page *page;
+	uint32_t offset;
+	uint32_t length;
+};
+
+struct ub_xfer {
+	enum ub_type type;
+	uint8_t endpoint; /* 0-15 */
+	bool in;
+	bool short_not_ok;
+	uint8_t setup[8];	   /* control transfers */
+	void *buffer;		   /* staged data (DMA-able), or NULL ... */
+	const struct ub_sg *sg;	   /* ... zero-copy pages */
+	uint32_t nsg;
+	uint32_t length;
+	uint32_t interval;	   /* int, iso: as the guest's USB core set it */
+	uint32_t npackets;	   /* iso */
+	struct ub_iso_packet *iso; /* iso: npackets, results written back */
+	void *cookie;
+};
+
+/*
+ * Submits; 0 and later exactly one ub_urb_done(cookie, ...) from any
+ * context, or -errno now and no completion.
+ */
+int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out);
+/* Asks for an early completion (-ECONNRESET); does not wait. */
+void ub_urb_unlink(struct ub_urb *u);
+/* Cancels and waits for the completion to have run. May sleep. */
+void ub_urb_kill(struct ub_urb *u);
+/* After the completion ran. */
+void ub_urb_free(struct ub_urb *u);
+
+/* The requests the backend performs itself. They sleep. */
+int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt);
+int ub_clear_halt(struct ub_dev *d, unsigned int endpoint_address);
+/* The device's configuration again (0), or -EINVAL for another one. */
+int ub_reset_configuration(struct ub_dev *d, unsigned int config);
+
+/* The usbif speed (1 low, 2 full, 3 high), 0 if it cannot be passed on. */
+unsigned int ub_speed(struct ub_dev *d);
+/* The host controller takes scatter-gather lists without constraints. */
+bool ub_sg_capable(struct ub_dev *d);
+void ub_dev_get(struct ub_dev *d);
+void ub_dev_put(struct ub_dev *d);
+
+/* Serialises attaching devices against controllers coming and going. */
+void ub_registry_lock(void);
+void ub_registry_unlock(void);
+
+/* Implemented by usbback's C++ (vusb.cpp): */
+void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t error_count,
+		 uint32_t start_frame);
+/* A host device whose first interface was bound to usbback. -ENODEV: the
+ * toolstack assigned its bus id ("3-1.5") to no port. */
+int ub_attach(const char *busid, struct ub_dev *d);
+/* The device is going away (unbound or unplugged). Does not wait for guests. */
+void ub_detach(struct ub_dev *d);
+const void *ub_xenbus_driver(void); /* const xenidc::xb::Driver * */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USBBACK_HOST_H */

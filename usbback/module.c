@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * usbback: a Xen PV USB backend (xenbus type "vusb") over the xenidc core,
+ * for unmodified xen-hcd frontends and xl usbctrl-attach type=pv /
+ * usbdev-attach. Passes host USB devices through, one per root-hub port.
+ */
+#define pr_fmt(fmt) "usbback: " fmt
+
+#include <linux/module.h>
+
+#include <xenidc/xenbus_lite_glue.h>
+
+#include "host.h"
+#include "usb.h"
+
+static struct xbl_registration *ub_reg;
+
+static int __init usbback_init(void)
+{
+	int err = xbl_register(ub_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &ub_reg);
+
+	if (err)
+		return err;
+	err = ub_usb_register();
+	if (err)
+		xbl_unregister(ub_reg);
+	return err;
+}
+
+static void __exit usbback_exit(void)
+{
+	/* Controllers first: they kill their URBs and drop their devices. */
+	xbl_unregister(ub_reg);
+	ub_usb_deregister();
+}
+
+module_init(usbback_init);
+module_exit(usbback_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xen PV USB backend (vusb) over the xenidc core");
+MODULE_ALIAS("xen-backend:vusb");

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// usbback's urb ring: guest requests in, host URBs out, one answer each.
+#include <xenidc/grant_copy.h>
+
+#include "vusb.h"
+
+namespace usbback {
+
+namespace {
+
+// Standard requests (USB 2.0, 9.4) usbback answers or performs itself.
+constexpr uint8_t kClearFeature = 1;
+constexpr uint8_t kSetAddress = 5;
+constexpr uint8_t kGetDescriptor = 6;
+constexpr uint8_t kSetConfiguration = 9;
+constexpr uint8_t kSetInterface = 11;
+constexpr uint8_t kDirIn = 0x80;
+constexpr uint8_t kTypeMask = 0x60; // 0 = standard
+constexpr uint8_t kRecipMask = 0x1f;
+constexpr uint8_t kRecipDevice = 0, kRecipInterface = 1, kRecipEndpoint = 2;
+constexpr uint16_t kEndpointHalt = 0;
+
+static_assert(sizeof(ub_iso_packet) == sizeof(usbif::IsoDesc));
+static_assert(sizeof(ub_sg) == sizeof(SgElement) &&
+		      __builtin_offsetof(ub_sg, length) == __builtin_offsetof(SgElement, length),
+	      "a mapped SG list is handed to the host as is");
+
+uint16_t Le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+// A host result as one of the seven statuses xen-hcd knows; it turns any
+// other value into -ESHUTDOWN, "the device is gone".
+int32_t UsbifStatus(int err)
+{
+	switch (err) {
+	case 0:
+		return usbif::kStatusOk;
+	case -32: // EPIPE
+		return usbif::kStatusStall;
+	case -75: // EOVERFLOW
+		return usbif::kStatusBabble;
+	case -19: // ENODEV
+	case -108: // ESHUTDOWN
+		return usbif::kStatusNoDev;
+	case -22: // EINVAL
+		return usbif::kStatusInval;
+	case -104: // ECONNRESET: unlinked; the guest reports its own status
+	case -2:   // ENOENT: killed
+		return usbif::kStatusShutdown;
+	default: // EPROTO, EILSEQ, ETIME, EREMOTEIO (short), ...
+		return usbif::kStatusIoError;
+	}
+}
+
+} // namespace
+
+Request *Vusb::TakeSlot()
+{
+	Request *r = free_;
+	if (r) {
+		free_ = r->next;
+		in_flight_++;
+	}
+	return r;
+}
+
+void Vusb::PutSlot(Request *r)
+{
+	r->next = free_;
+	free_ = r;
+}
+
+bool Vusb::Handle(const usbif::UrbRequest &req)
+{
+	requests_.Add();
+	if (usbif::PipeUnlink(req.pipe)) {
+		Unlink(req);
+		return true;
+	}
+	Request *r = TakeSlot();
+	if (!r)
+		return false;
+	r->id = req.id;
+	r->dev = nullptr;
+	r->urb = nullptr;
+	r->done.Store(false);
+	bool answered = false, stalled = false;
+	int32_t st = Validate(req, r);
+	if (st == usbif::kStatusOk)
+		st = Route(req, r, &answered);
+	if (st == usbif::kStatusOk && !answered)
+		st = MapAndSubmit(req, r, &answered, &stalled);
+	if (st == usbif::kStatusOk && !answered && !stalled)
+		return true; // in flight; Finish answers
+	if (r->mapping.mapped())
+		pool_->Unmap(&r->mapping);
+	if (r->dev)
+		ub_dev_put(r->dev);
+	in_flight_--;
+	PutSlot(r);
+	if (stalled)
+		return false; // no staging buffer or frame free: offered again
+	Answer(req.id, st);
+	return true;
+}
+
+// Checks every field of the private copy; fills r's geometry.
+int32_t Vusb::Validate(const usbif::UrbRequest &req, Request *r)
+{
+	uint32_t pipe = req.pipe;
+	unsigned port = usbif::PipePort(pipe);
+
+	if (port == 0 || port > num_ports_ ||
+	    (pipe & (usbif::kPipeReservedLow | usbif::kPipeReservedMid)) ||
+	    (req.transfer_flags & ~usbif::kShortNotOk))
+		return usbif::kStatusInval;
+	r->port = (uint8_t)port;
+	r->type = ub_type(usbif::PipeKind(pipe));
+	r->in = usbif::PipeIn(pipe);
+	r->nbuf = req.nr_buffer_segs;
+	r->niso_segs = r->type == UB_ISOC ? req.u.isoc.nr_frame_desc_segs : 0;
+	r->npackets = 0;
+	if (r->nbuf + r->niso_segs > usbif::kMaxSegments)
+		return usbif::kStatusInval;
+	uint32_t total = 0, desc_bytes = 0;
+	for (uint32_t i = 0; i < r->nbuf + r->niso_segs; i++) {
+		const usbif::Segment &s = req.seg[i];
+		r->seg[i] = {GrantRef(s.gref), s.offset, s.length};
+		if (!r->seg[i].Valid())
+			return usbif::kStatusInval;
+		(i < r->nbuf ? total : desc_bytes) += s.length;
+	}
+	// buffer_length is 16 bits: 64 KiB arrives as 0 with 16 full pages.
+	uint32_t want = req.buffer_length ? req.buffer_length : r->nbuf ? kMaxTransfer : 0;
+	if (total != want)
+		return usbif::kStatusInval;
+	r->length = total;
+
+	switch (r->type) {
+	case UB_CTRL: {
+		// The data stage is IN only if bmRequestType says so and there is
+		// one; the host's USB core WARNs on a pipe that disagrees.
+		bool in = (req.u.ctrl[0] & kDirIn) && total;
+		if (Le16(req.u.ctrl + 6) != total || in != r->in)
+			return usbif::kStatusInval;
+		break;
+	}
+	case UB_ISOC:
+		r->npackets = req.u.isoc.number_of_packets;
+		if (!r->npackets || r->npackets > kMaxIsoPackets || !total ||
+		    desc_bytes < r->npackets * sizeof(ub_iso_packet))
+			return usbif::kStatusInval;
+		if (CopyIso(r, false))
+			return usbif::kStatusInval;
+		for (uint32_t i = 0; i < r->npackets; i++) {
+			const ub_iso_packet &p = r->iso[i];
+			if (p.offset > total || p.length > total - p.offset)
+				return usbif::kStatusInval;
+		}
+		break;
+	case UB_INT:
+	case UB_BULK:
+		break;
+	}
+	return usbif::kStatusOk;
+}
+
+// The iso packet descriptors: the guest's array, granted after the buffer.
+int32_t Vusb::CopyIso(Request *r, bool to_guest)
+{
+	SgRbr descs{dev_.otherend(), ktl::Span<const Rbr>(r->seg + r->nbuf, r->niso_segs)};
+	Status s = GrantCopy(descs, r->iso, r->npackets * sizeof(ub_iso_packet), to_guest);
+	return s.ok() ? usbif::kStatusOk : usbif::kStatusInval;
+}
+
+// Finds the host device: by port before the guest addressed it (devnum 0),
+// by the address the guest gave it after. SET_ADDRESS is answered here: the
+// host device keeps the address its own hub gave it.
+int32_t Vusb::Route(const usbif::UrbRequest &req, Request *r, bool *answered)
+{
+	MutexGuard g(lock_);
+	unsigned devnum = usbif::PipeDev(req.pipe);
+	ub_dev *dev = devnum == 0 || addr_[devnum] == r->port ? ports_[r->port].dev : nullptr;
+
+	if (!dev)
+		return usbif::kStatusNoDev;
+	if (r->type == UB_CTRL) {
+		const uint8_t *s = req.u.ctrl;
+		if (s[0] == 0 && s[1] == kSetAddress) {
+			unsigned a = Le16(s + 2);
+			if (a == 0 || a >= ktl::ArraySize(addr_) || r->length)
+				return usbif::kStatusInval;
+			for (uint8_t &x : addr_)
+				if (x == r->port)
+					x = 0;
+			addr_[a] = r->port;
+			*answered = true;
+			return usbif::kStatusOk;
+		}
+		// Before SET_ADDRESS a guest only asks for the device descriptor.
+		if (devnum == 0 && !(s[0] == kDirIn && s[1] == kGetDescriptor))
+			return usbif::kStatusInval;
+	}
+	ub_dev_get(dev);
+	r->dev = dev;
+	return usbif::kStatusOk;
+}
+
+// Standard requests that change the host's view of the device go through
+// the host's USB core, not to the device raw: it keeps its own state (the
+// configuration, altsettings, endpoint toggles and halts) in step.
+int32_t Vusb::SpecialControl(const uint8_t s[8], ub_dev *dev, bool *handled)
+{
+	if ((s[0] & (kDirIn | kTypeMask)) != 0)
+		return usbif::kStatusOk; // not a standard OUT request
+	uint8_t recip = s[0] & kRecipMask;
+	uint16_t value = Le16(s + 2), index = Le16(s + 4);
+	int rc;
+	if (s[1] == kSetConfiguration && recip == kRecipDevice)
+		rc = ub_reset_configuration(dev, value);
+	else if (s[1] == kSetInterface && recip == kRecipInterface)
+		rc = ub_set_interface(dev, index, value);
+	else if (s[1] == kClearFeature && recip == kRecipEndpoint && value == kEndpointHalt)
+		rc = ub_clear_halt(dev, index & 0x8f);
+	else
+		return usbif::kStatusOk;
+	*handled = true;
+	return UsbifStatus(rc);
+}
+
+int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
+			   bool *stalled)
+{
+	if (r->type == UB_CTRL) {
+		int32_t st = SpecialControl(req.u.ctrl, r->dev, answered);
+		if (*answered)
+			return st;
+	}
+	if (r->length) {
+		SgRbr sg{dev_.otherend(), ktl::Span<const Rbr>(r->seg, r->nbuf)};
+		Direction dir = r->in ? Direction::kFromDevice : Direction::kToDevice;
+		// Zero copy where the controller takes any scatter-gather list
+		// (bulk on xHCI); one contiguous buffer otherwise.
+		bool sg_ok = r->type == UB_BULK && ub_sg_capable(r->dev);
+		Status s = sg_ok ? pool_->Map(sg, dir, &r->mapping)
+				 : pool_->MapStaged(sg, dir, &r->mapping);
+		if (s.code() == -err::kAgain) {
+			*stalled = true;
+			return usbif::kStatusOk;
+		}
+		if (!s.ok())
+			return usbif::kStatusInval;
+	}
+	ub_xfer x{};
+	x.type = r->type;
+	x.endpoint = r->type == UB_CTRL ? 0 : (uint8_t)usbif::PipeEp(req.pipe);
+	x.in = r->in;
+	// Only the one flag the protocol defines, and only where it means
+	// something; no guest bit reaches the host URB.
+	x.short_not_ok = r->in && r->type != UB_ISOC && (req.transfer_flags & usbif::kShortNotOk);
+	ktl::MemCopy(x.setup, req.u.ctrl, sizeof(x.setup));
+	if (r->length) {
+		Lbr l = r->mapping.lbr();
+		if (l.is_sg()) {
+			x.sg = reinterpret_cast<const ub_sg *>(l.sg().data());
+			x.nsg = (uint32_t)l.sg().size();
+		} else {
+			x.buffer = l.buffer();
+		}
+	}
+	x.length = r->length;
+	x.interval = r->type == UB_INT ? req.u.intr.interval
+		     : r->type == UB_ISOC ? req.u.isoc.interval
+					  : 0;
+	x.npackets = r->npackets;
+	x.iso = r->iso;
+	x.cookie = r;
+
+	MutexGuard g(lock_);
+	if (ports_[r->port].dev != r->dev)
+		return usbif::kStatusNoDev; // unplugged meanwhile
+	int rc = ub_urb_submit(r->dev, &x, &r->urb);
+	if (rc) {
+		r->urb = nullptr;
+		return UsbifStatus(rc);
+	}
+	return usbif::kStatusOk;
+}
+
+// Asks the host to end the request early; both the unlink request and the
+// original one get their answer (the original when its URB completes). An
+// id not in flight is normal (it completed meanwhile): just answer.
+void Vusb::Unlink(const usbif::UrbRequest &req)
+{
+	{
+		MutexGuard g(lock_);
+		for (Request &r : slots_)
+			if (r.urb && !r.done.Load() && r.id == req.u.unlink.unlink_id &&
+			    r.port == usbif::PipePort(req.pipe))
+				ub_urb_unlink(r.urb);
+	}
+	Answer(req.id, usbif::kStatusOk);
+}
+
+void Vusb::Answer(uint16_t id, int32_t status, uint32_t actual, uint32_t start_frame,
+		  uint32_t error_count)
+{
+	usbif::UrbResponse rsp{id, (uint16_t)start_frame, status, (int32_t)actual,
+			       (int32_t)error_count};
+	if (urb_.Respond(rsp))
+		events_.Notify();
+}
+
+void Vusb::Completed(Request *r)
+{
+	r->done.Store(true);
+	{
+		SpinGuard g(done_lock_);
+		r->next = done_;
+		done_ = r;
+	}
+	events_.Kick();
+}
+
+// Requests whose URB completed: IN data and iso results to the guest (the
+// bytes the device produced, whatever the status), grants released, then
+// the answers, with one event.
+void Vusb::FinishCompleted()
+{
+	Request *list;
+	{
+		SpinGuard g(done_lock_);
+		list = done_;
+		done_ = nullptr;
+	}
+	if (!list)
+		return;
+	Request *fifo = nullptr;
+	while (list) {
+		Request *next = list->next;
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	uint32_t n = 0;
+	for (Request *r = fifo; r; r = r->next) {
+		r->actual = ktl::Min(r->actual, r->length);
+		if (r->in && r->actual && !pool_->CopyOut(&r->mapping, r->actual).ok())
+			r->status = -22;
+		if (r->type == UB_ISOC && CopyIso(r, true))
+			r->status = -22;
+		{
+			MutexGuard g(lock_); // against Detach() killing it
+			ub_urb_free(r->urb);
+			r->urb = nullptr;
+		}
+		ub_dev_put(r->dev);
+		if (r->mapping.mapped())
+			finishing_[n++] = &r->mapping;
+	}
+	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
+	bool notify = urb_.RespondBatch([&](auto put) {
+		for (Request *r = fifo; r; r = r->next)
+			put({r->id, (uint16_t)r->start_frame, UsbifStatus(r->status),
+			     (int32_t)r->actual, (int32_t)r->error_count});
+	});
+	if (notify)
+		events_.Notify();
+	while (fifo) {
+		Request *next = fifo->next;
+		in_flight_--;
+		PutSlot(fifo);
+		fifo = next;
+	}
+}
+
+} // namespace usbback
+
+extern "C" void ub_urb_done(void *cookie, int status, uint32_t actual_length,
+			    uint32_t error_count, uint32_t start_frame)
+{
+	auto *r = static_cast<usbback::Request *>(cookie);
+
+	r->status = status;
+	r->actual = actual_length;
+	r->error_count = error_count;
+	r->start_frame = start_frame;
+	r->vusb->Completed(r);
+}

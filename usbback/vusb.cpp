@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// usbback's controller: ports, the conn ring, and the lifecycle. The urb
+// request path is in urb.cpp.
+#include "vusb.h"
+
+namespace usbback {
+
+namespace {
+// Controllers, for matching a host device's bus id to a port. Guarded by
+// ub_registry_lock().
+Vusb *g_vusbs = nullptr;
+
+struct RegistryGuard {
+	RegistryGuard() { ub_registry_lock(); }
+	~RegistryGuard() { ub_registry_unlock(); }
+};
+
+bool StrEq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+} // namespace
+
+Vusb::Vusb(xb::Device &dev) : dev_(dev)
+{
+	xi_waitq_init(&drain_wq_);
+	for (unsigned i = kUrbRingSize; i-- > 0;) {
+		Request *r = &slots_[i];
+		r->vusb = this;
+		r->mapping.Init(ktl::Span<SgElement>(r->sg), ktl::Span<MappedElem>(r->elems));
+		PutSlot(r);
+	}
+	RegistryGuard g;
+	next_ = g_vusbs;
+	g_vusbs = this;
+}
+
+Vusb::~Vusb()
+{
+	{
+		RegistryGuard g;
+		for (Vusb **p = &g_vusbs; *p; p = &(*p)->next_)
+			if (*p == this) {
+				*p = next_;
+				break;
+			}
+	}
+	Disconnect();
+	for (unsigned i = 1; i <= num_ports_; i++)
+		if (ports_[i].dev)
+			ub_dev_put(ports_[i].dev);
+	RbrMapperPool::Destroy(pool_);
+}
+
+Status Vusb::Configure(uint32_t num_ports, uint32_t usb_ver)
+{
+	RbrMapperPool::Config c;
+	// Zero copy for bulk transfers (one frame per segment of every slot),
+	// staging for the rest (one buffer per slot).
+	c.frames = kUrbRingSize * usbif::kMaxSegments;
+	c.max_elems = usbif::kMaxSegments;
+	c.staging_buffers = kUrbRingSize;
+	c.staging_bytes = kMaxTransfer;
+	auto pool = RbrMapperPool::Create(c);
+	if (!pool.ok())
+		return pool.status();
+	pool_ = pool.value();
+
+	MutexGuard g(lock_);
+	num_ports_ = num_ports;
+	usb_ver_ = usb_ver;
+	for (unsigned i = 1; i <= num_ports_; i++)
+		ReadPort(i, ports_[i].busid, sizeof(ports_[i].busid));
+	return Status::Ok();
+}
+
+// The bus id the toolstack put in port/<n>; false if none.
+bool Vusb::ReadPort(unsigned n, char *busid, size_t len)
+{
+	char key[16];
+	xi_snprintf(key, sizeof(key), "port/%u", n);
+	if (!dev_.Read(key, busid, len).ok())
+		busid[0] = 0;
+	return busid[0] != 0;
+}
+
+void Vusb::PortsChanged()
+{
+	MutexGuard g(lock_);
+	for (unsigned i = 1; i <= num_ports_; i++)
+		ReadPort(i, ports_[i].busid, sizeof(ports_[i].busid));
+}
+
+Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
+{
+	xi_xendev *x = dev_.xendev();
+
+	stopping_.Store(false);
+	drained_.Store(false);
+	XI_TRY(urb_.Map(x, ktl::Span<const GrantRef>(&urb_ring, 1)));
+	Status s = conn_.Map(x, ktl::Span<const GrantRef>(&conn_ring, 1));
+	if (!s.ok()) {
+		urb_.Unmap();
+		return s;
+	}
+	{
+		// Tell the guest about every device already on a port.
+		MutexGuard g(lock_);
+		connected_ = true;
+		for (unsigned i = 1; i <= num_ports_; i++) {
+			ports_[i].speed = 0;
+			ports_[i].notify = ports_[i].dev != nullptr;
+		}
+	}
+	s = events_.Open(x, evtchn, &Vusb::Work, this, "usbback");
+	if (!s.ok()) {
+		Disconnect();
+		return s;
+	}
+	return Status::Ok();
+}
+
+bool Vusb::Drained(void *arg)
+{
+	return static_cast<Vusb *>(arg)->drained_.Load();
+}
+
+// Stops intake, kills every host URB, waits until each request was answered
+// (grants released), then unmaps the rings.
+void Vusb::Disconnect()
+{
+	{
+		MutexGuard g(lock_);
+		connected_ = false;
+		stopping_.Store(true);
+		KillLocked(0);
+	}
+	if (events_.open()) {
+		events_.Kick();
+		xi_wait_until(&drain_wq_, &Vusb::Drained, this);
+	}
+	events_.Close();
+	urb_.Unmap();
+	conn_.Unmap();
+}
+
+void Vusb::Work(void *arg)
+{
+	static_cast<Vusb *>(arg)->Pass();
+}
+
+void Vusb::Pass()
+{
+	FinishCompleted();
+	if (stopping_.Load()) {
+		if (in_flight_ == 0) {
+			drained_.Store(true);
+			xi_wake_all(&drain_wq_);
+		}
+		return;
+	}
+	unsigned n = 0;
+	events_.BeginPass();
+	SendPortEvents();
+	Outcome o = urb_.Consume(
+		kUrbRingSize, [this](const usbif::UrbRequest &q) { return Handle(q); }, &n);
+	if (o == Outcome::kBroken) {
+		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus ring index",
+				   dev_.nodename());
+		dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
+	}
+	events_.EndPass(o, n);
+}
+
+// One conn response per port whose state the guest has not heard yet, as
+// long as the guest left us credits (conn requests).
+void Vusb::SendPortEvents()
+{
+	usbif::ConnResponse ev[usbif::kMaxPorts];
+	unsigned nev = 0;
+	{
+		MutexGuard g(lock_);
+		if (!connected_)
+			return;
+		for (unsigned i = 1; i <= num_ports_; i++) {
+			if (!ports_[i].notify)
+				continue;
+			uint8_t speed = ports_[i].dev ? (uint8_t)ub_speed(ports_[i].dev) : 0;
+			ports_[i].notify = false;
+			if (speed == ports_[i].speed)
+				continue;
+			// A different device may have replaced the old one: the
+			// guest re-enumerates only after it saw the port empty.
+			if (ports_[i].speed && speed)
+				ev[nev++] = {0, (uint8_t)i, usbif::kSpeedNone};
+			ev[nev++] = {0, (uint8_t)i, speed};
+			ports_[i].speed = speed;
+		}
+	}
+	unsigned sent = 0, n;
+	conn_.Consume(
+		nev,
+		[&](const usbif::ConnRequest &credit) {
+			if (sent == nev)
+				return false; // keep the credit
+			ev[sent].id = credit.id;
+			if (conn_.Respond(ev[sent]))
+				events_.Notify();
+			sent++;
+			return true;
+		},
+		&n);
+	if (sent < nev) {
+		// No credit left: the guest gets these when it gives some back.
+		MutexGuard g(lock_);
+		for (unsigned k = sent; k < nev; k++) {
+			ports_[ev[k].portnum].notify = true;
+			ports_[ev[k].portnum].speed = 0;
+		}
+	}
+}
+
+int Vusb::Attach(const char *busid, ub_dev *d)
+{
+	RegistryGuard r;
+	for (Vusb *v = g_vusbs; v; v = v->next_) {
+		MutexGuard g(v->lock_);
+		for (unsigned i = 1; i <= v->num_ports_; i++) {
+			// Read now: the toolstack writes port/<n> just before it binds.
+			v->ReadPort(i, v->ports_[i].busid, sizeof(v->ports_[i].busid));
+			if (StrEq(v->ports_[i].busid, busid))
+				return v->AttachLocked(i, d);
+		}
+	}
+	return -err::kNoDev;
+}
+
+int Vusb::AttachLocked(unsigned port, ub_dev *d)
+{
+	unsigned speed = ub_speed(d);
+	Port &p = ports_[port];
+
+	if (p.dev)
+		return p.dev == d ? 0 : -err::kBusy;
+	if (speed == 0 || (speed == usbif::kSpeedHigh && usb_ver_ < 2)) {
+		xi_log(XI_LOG_WARN, "%s: port %u: the device's speed cannot be passed on",
+		       dev_.nodename(), port);
+		return -err::kNoDev;
+	}
+	ub_dev_get(d);
+	p.dev = d;
+	p.notify = true;
+	if (connected_)
+		events_.Kick();
+	xi_log(XI_LOG_INFO, "%s: port %u: %s attached", dev_.nodename(), port, p.busid);
+	return 0;
+}
+
+void Vusb::Detach(ub_dev *d)
+{
+	RegistryGuard r;
+	for (Vusb *v = g_vusbs; v; v = v->next_) {
+		MutexGuard g(v->lock_);
+		for (unsigned i = 1; i <= v->num_ports_; i++)
+			if (v->ports_[i].dev == d) {
+				v->DetachLocked(i);
+				ub_dev_put(d);
+				return;
+			}
+	}
+}
+
+// Cancels the host URBs of a port (0: all), waiting only for their
+// completion handlers; the work answers the guest for each.
+void Vusb::KillLocked(unsigned port)
+{
+	for (Request &r : slots_)
+		if (r.urb && !r.done.Load() && (!port || r.port == port))
+			ub_urb_kill(r.urb);
+}
+
+void Vusb::DetachLocked(unsigned port)
+{
+	Port &p = ports_[port];
+
+	KillLocked(port);
+	for (uint8_t &a : addr_)
+		if (a == port)
+			a = 0;
+	p.dev = nullptr;
+	p.notify = true;
+	if (connected_)
+		events_.Kick();
+	xi_log(XI_LOG_INFO, "%s: port %u: device gone", dev_.nodename(), port);
+}
+
+} // namespace usbback
+
+extern "C" int ub_attach(const char *busid, struct ub_dev *d)
+{
+	return usbback::Vusb::Attach(busid, d);
+}
+
+extern "C" void ub_detach(struct ub_dev *d)
+{
+	usbback::Vusb::Detach(d);
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// usbback: a virtual USB host controller for one guest (xenbus "vusb").
+//
+//   Vusb     the controller: num-ports ports, the urb ring and the conn ring
+//            behind one event channel, the mapper pool, the requests
+//   Port     a root-hub port: the bus id the toolstack assigned to it and
+//            the host device bound to it
+//   Request  one urb-ring request in flight
+//
+// A request goes: Validate (every field of the private copy), Route (port,
+// guest address -> host device; SET_ADDRESS and a few control requests are
+// answered here), Map (staged, or zero-copy for bulk on SG controllers),
+// Submit (a host URB), Finish (copy IN data and iso results back, unmap,
+// answer). The conn ring carries plug, unplug and speed to xen-hcd.
+#ifndef USBBACK_VUSB_H
+#define USBBACK_VUSB_H
+
+#include <xenidc/abi/usbif.h>
+#include <xenidc/channel.h>
+#include <xenidc/mapper_pool.h>
+#include <xenidc/xenbus_lite.h>
+
+#include "host.h"
+
+namespace usbback {
+
+using namespace xenidc;
+
+constexpr unsigned kUrbRingSize = 16; // one page of 148-byte entries
+constexpr unsigned kMaxIsoPackets = 128;
+constexpr unsigned kMaxTransfer = usbif::kMaxSegments * XI_PAGE_SIZE;
+
+class Vusb;
+
+struct Request {
+	Vusb *vusb;
+	Request *next; // free or completed list
+	uint16_t id;
+	uint8_t port;
+	bool in;
+	ktl::Atomic<bool> done; // completed by the host, answer pending
+	ub_type type;
+	ub_dev *dev; // referenced while the URB exists
+	ub_urb *urb;
+	int32_t status;
+	uint32_t length;
+	uint32_t actual;
+	uint32_t error_count;
+	uint32_t start_frame;
+	uint32_t nbuf;	       // buffer segments
+	uint32_t niso_segs;    // iso descriptor segments after them
+	uint32_t npackets;
+	Rbr seg[usbif::kMaxSegments];
+	SgElement sg[usbif::kMaxSegments];
+	MappedElem elems[usbif::kMaxSegments];
+	Mapping mapping;
+	ub_iso_packet iso[kMaxIsoPackets];
+};
+
+struct Port {
+	char busid[32]; // "" when the toolstack assigned nothing
+	ub_dev *dev;	// the host device on it
+	uint8_t speed;	// what the guest was last told
+	bool notify;	// speed changed: owe the guest a conn event
+};
+
+class Vusb {
+public:
+	explicit Vusb(xb::Device &dev);
+	~Vusb();
+
+	// From xenbus (xenbus.cpp), serialised by xenbus_lite.
+	Status Configure(uint32_t num_ports, uint32_t usb_ver);
+	Status Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn);
+	void Disconnect();
+	void PortsChanged();
+
+	// From the USB side (probe and disconnect of the usb_driver).
+	static int Attach(const char *busid, ub_dev *d);
+	static void Detach(ub_dev *d);
+
+	void Completed(Request *r); // any context
+
+	uint64_t stat_requests() const { return requests_.Get(); }
+
+private:
+	static void Work(void *arg);
+	void Pass();
+	bool Handle(const usbif::UrbRequest &req);
+	int32_t Validate(const usbif::UrbRequest &req, Request *r);
+	int32_t Route(const usbif::UrbRequest &req, Request *r, bool *answered);
+	int32_t SpecialControl(const uint8_t setup[8], ub_dev *dev, bool *handled);
+	int32_t MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
+			     bool *stalled);
+	int32_t CopyIso(Request *r, bool to_guest);
+	void Unlink(const usbif::UrbRequest &req);
+	void Answer(uint16_t id, int32_t status, uint32_t actual = 0, uint32_t start_frame = 0,
+		    uint32_t error_count = 0);
+	void FinishCompleted();
+	void SendPortEvents();
+	bool ReadPort(unsigned n, char *busid, size_t len);
+	int AttachLocked(unsigned port, ub_dev *d);
+	void DetachLocked(unsigned port);
+	void KillLocked(unsigned port);
+	Request *TakeSlot();
+	void PutSlot(Request *r);
+	static bool Drained(void *arg);
+
+	xb::Device &dev_;
+	Vusb *next_ = nullptr; // the registry
+	uint32_t num_ports_ = 0;
+	uint32_t usb_ver_ = 2;
+	Port ports_[usbif::kMaxPorts + 1] = {}; // 1-based
+	uint8_t addr_[128] = {};		 // guest device address -> port
+	Mutex lock_;				 // ports_, addr_, connected_
+
+	EventWorker events_;
+	MappedRing<usbif::UrbProto> urb_;
+	MappedRing<usbif::ConnProto> conn_;
+	bool connected_ = false;
+	ktl::Atomic<bool> stopping_{false};
+	ktl::Atomic<bool> drained_{false};
+	xi_waitq drain_wq_;
+	RbrMapperPool *pool_ = nullptr;
+
+	Request slots_[kUrbRingSize];
+	Request *free_ = nullptr;
+	uint32_t in_flight_ = 0;
+	SpinLock done_lock_;
+	Request *done_ = nullptr;
+	Mapping *finishing_[kUrbRingSize];
+	ktl::Counter requests_;
+};
+
+} // namespace usbback
+
+#endif // USBBACK_VUSB_H
