@@ -14,7 +14,7 @@ PKGS="
 	ccache rsync python3 perl
 	cmake googletest libgtest-dev libgmock-dev libbenchmark-dev
 	clang clang-format libclang-rt-14-dev libxen-dev
-	qemu-system-x86 busybox-static fio e2fsprogs
+	qemu-system-x86 busybox-static fio e2fsprogs socat dmsetup util-linux
 	dkms
 "
 

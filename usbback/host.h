@@ -84,8 +84,12 @@ void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t erro
 /* A host device whose first interface was bound to usbback. -ENODEV: the
  * toolstack assigned its bus id ("3-1.5") to no port. */
 int ub_attach(const char *busid, struct ub_dev *d);
-/* The device is going away (unbound or unplugged). Does not wait for guests. */
-void ub_detach(struct ub_dev *d);
+/*
+ * The device is going away: unbound, or physically unplugged (then its port
+ * is cleared too, so the toolstack's view stays true and xl usbctrl-detach
+ * works). Does not wait for guests.
+ */
+void ub_detach(struct ub_dev *d, bool unplugged);
 const void *ub_xenbus_driver(void); /* const xenidc::xb::Driver * */
 
 #ifdef __cplusplus

@@ -283,7 +283,7 @@ static void ub_disconnect(struct usb_interface *intf)
 
 	mutex_lock(&ub_bindings_lock);
 	if (--b->interfaces == 0) {
-		ub_detach((struct ub_dev *)b->udev);
+		ub_detach((struct ub_dev *)b->udev, b->udev->state == USB_STATE_NOTATTACHED);
 		list_del(&b->node);
 		kfree(b);
 	}

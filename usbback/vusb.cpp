@@ -259,14 +259,14 @@ int Vusb::AttachLocked(unsigned port, ub_dev *d)
 	return 0;
 }
 
-void Vusb::Detach(ub_dev *d)
+void Vusb::Detach(ub_dev *d, bool unplugged)
 {
 	RegistryGuard r;
 	for (Vusb *v = g_vusbs; v; v = v->next_) {
 		MutexGuard g(v->lock_);
 		for (unsigned i = 1; i <= v->num_ports_; i++)
 			if (v->ports_[i].dev == d) {
-				v->DetachLocked(i);
+				v->DetachLocked(i, unplugged);
 				ub_dev_put(d);
 				return;
 			}
@@ -282,7 +282,7 @@ void Vusb::KillLocked(unsigned port)
 			ub_urb_kill(r.urb);
 }
 
-void Vusb::DetachLocked(unsigned port)
+void Vusb::DetachLocked(unsigned port, bool unplugged)
 {
 	Port &p = ports_[port];
 
@@ -294,7 +294,15 @@ void Vusb::DetachLocked(unsigned port)
 	p.notify = true;
 	if (connected_)
 		events_.Kick();
-	xi_log(XI_LOG_INFO, "%s: port %u: device gone", dev_.nodename(), port);
+	if (unplugged) {
+		// The device is gone for good: so is the toolstack's assignment.
+		char key[16];
+		xi_snprintf(key, sizeof(key), "port/%u", port);
+		(void)dev_.Write(key, "%s", "");
+		p.busid[0] = 0;
+	}
+	xi_log(XI_LOG_INFO, "%s: port %u: device %s", dev_.nodename(), port,
+	       unplugged ? "unplugged" : "released");
 }
 
 } // namespace usbback
@@ -304,7 +312,7 @@ extern "C" int ub_attach(const char *busid, struct ub_dev *d)
 	return usbback::Vusb::Attach(busid, d);
 }
 
-extern "C" void ub_detach(struct ub_dev *d)
+extern "C" void ub_detach(struct ub_dev *d, bool unplugged)
 {
-	usbback::Vusb::Detach(d);
+	usbback::Vusb::Detach(d, unplugged);
 }

@@ -78,7 +78,7 @@ public:
 
 	// From the USB side (probe and disconnect of the usb_driver).
 	static int Attach(const char *busid, ub_dev *d);
-	static void Detach(ub_dev *d);
+	static void Detach(ub_dev *d, bool unplugged);
 
 	void Completed(Request *r); // any context
 
@@ -101,7 +101,7 @@ private:
 	void SendPortEvents();
 	bool ReadPort(unsigned n, char *busid, size_t len);
 	int AttachLocked(unsigned port, ub_dev *d);
-	void DetachLocked(unsigned port);
+	void DetachLocked(unsigned port, bool unplugged);
 	void KillLocked(unsigned port);
 	Request *TakeSlot();
 	void PutSlot(Request *r);

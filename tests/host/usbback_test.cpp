@@ -268,11 +268,12 @@ TEST_F(UsbbackTest, HotplugBothWays)
 	ASSERT_EQ(ev.size(), 1u);
 	EXPECT_EQ(ev[0].portnum, 4);
 	EXPECT_EQ(ev[0].speed, kSpeedFull);
-	Stick().Unplug();
+	Stick().Unplug(false); // libxl unbinds: the assignment stays
 	sim_.RunUntilIdle();
 	ev = f.Events();
 	ASSERT_EQ(ev.size(), 1u);
 	EXPECT_EQ(ev[0].speed, kSpeedNone);
+	EXPECT_EQ(xs_.Get(f.dev().Back("port/4")), "3-1.5");
 }
 
 TEST_F(UsbbackTest, EventsWaitForConnCredits)
@@ -627,6 +628,7 @@ TEST_F(UsbbackTest, UnplugMidTransferAnswersEverything)
 	ASSERT_EQ(ev.size(), 1u);
 	EXPECT_EQ(ev[0].speed, kSpeedNone);
 	EXPECT_EQ(f.Do(BulkIn(f, 8, 90)).status, kStatusNoDev);
+	EXPECT_EQ(xs_.Get(f.dev().Back("port/2")), "") << "a pulled device frees its port";
 }
 
 TEST_F(UsbbackTest, DisconnectKillsAndAnswersInFlightUrbs)

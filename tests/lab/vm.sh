@@ -19,6 +19,18 @@ KVER=6.12.117+deb12-amd64
 
 BASE=$("$HERE/build.sh")
 
+# A USB stick for dom0: ext2 with a random file whose sha256 both sides know.
+STICK=$XENIDC_CACHE/lab/stick-v1
+if [ ! -f "$STICK/stick.img" ]; then
+	log "making the USB stick image"
+	rm -rf "$STICK" && mkdir -p "$STICK/root"
+	head -c 16M /dev/urandom >"$STICK/root/random.bin"
+	(cd "$STICK/root" && sha256sum random.bin) >"$STICK/stick.sha256"
+	mke2fs -q -t ext2 -L STICK -d "$STICK/root" "$STICK/stick.img" 64M
+	rm -rf "$STICK/root"
+fi
+cp "$STICK/stick.img" "$XENIDC_BUILD/lab-stick.img" # the guest writes to it
+
 # Our modules, built against the dom0 kernel's headers.
 MODS=$XENIDC_BUILD/lab-modules
 mkdir -p "$MODS"
@@ -40,6 +52,8 @@ BACKEND=$BACKEND
 CFG
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
 cp "$HERE/guest/g.sh" "$RUN/g/lab/"
+cp "$STICK/stick.sha256" "$RUN/g/lab/"
+cp "$STICK/stick.sha256" "$RUN/d0/lab/"
 mkcpio "$RUN/g" "$RUN/guest-ovl.cpio"
 cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" >"$RUN/d0/guest/initrd.img"
 mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"
@@ -54,6 +68,9 @@ log "booting Xen + dom0 ($SUITE, backend $BACKEND), serial: $SER"
 # shellcheck disable=SC2086
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 3072 \
 	-display none -vga none -no-reboot -nodefaults ${QEMU_EXTRA:-} \
+	-device qemu-xhci,id=xhci,p3=0 \
+	-drive if=none,id=stick,file="$XENIDC_BUILD/lab-stick.img",format=raw \
+	-device usb-storage,bus=xhci.0,drive=stick,id=stick0 \
 	-monitor unix:"$RUN/monitor.sock",server=on,wait=off \
 	-chardev socket,id=ser0,path="$RUN/serial.sock",server=on,wait=off,logfile="$SER" \
 	-serial chardev:ser0 \
@@ -62,7 +79,7 @@ timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 307
 QPID=$!
 echo $QPID >"$RUN/qemu.pid"
 trap 'kill $QPID 2>/dev/null || true' EXIT INT TERM
-last=""
+last="" hostcmds=0
 while kill -0 $QPID 2>/dev/null; do
 	if grep -q '^@@LAB-DONE' "$SER" 2>/dev/null; then
 		for _ in $(seq 20); do kill -0 $QPID 2>/dev/null || break; sleep 1; done
@@ -71,7 +88,14 @@ while kill -0 $QPID 2>/dev/null; do
 	fi
 	cur=$(grep -a -o '@@LAB-MARK [a-z].*\|@@LAB .*' "$SER" 2>/dev/null | tail -1 | tr -d '\r' || true)
 	[ "$cur" != "$last" ] && { log "$cur"; last=$cur; }
-	sleep 2
+	# dom0 asks the host for QEMU monitor commands (device_del mid-transfer)
+	grep -a '^@@LAB-HOST ' "$SER" 2>/dev/null | tr -d '\r' | tail -n +$((hostcmds + 1)) |
+		while IFS= read -r l; do
+			log "monitor: ${l#@@LAB-HOST }"
+			echo "${l#@@LAB-HOST }" | socat - UNIX-CONNECT:"$RUN/monitor.sock" >/dev/null 2>&1
+		done || true
+	hostcmds=$(grep -a -c '^@@LAB-HOST ' "$SER" 2>/dev/null || true)
+	sleep 1
 done
 wait $QPID 2>/dev/null || true
 trap - EXIT INT TERM

@@ -32,9 +32,9 @@ int FakeUsbDevice::Plug()
 	return ub_attach(busid.c_str(), dev());
 }
 
-void FakeUsbDevice::Unplug()
+void FakeUsbDevice::Unplug(bool pulled)
 {
-	ub_detach(dev());
+	ub_detach(dev(), pulled);
 }
 
 std::vector<FakeUrb *> FakeUsbDevice::Pending() const

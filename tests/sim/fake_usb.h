@@ -41,7 +41,7 @@ public:
 	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
 
 	int Plug();   // ub_attach
-	void Unplug(); // ub_detach
+	void Unplug(bool pulled = true); // ub_detach
 	void Finish(FakeUrb *u, int status); // completes a held URB
 	std::vector<FakeUrb *> Pending() const;
 	ub_dev *dev() { return reinterpret_cast<ub_dev *>(this); }

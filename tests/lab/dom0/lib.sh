@@ -131,3 +131,25 @@ guest_stop() {
 }
 
 vbd_backend_dir() { echo "/local/domain/0/backend/vbd/$(guest_domid)"; }
+
+load_usbback() {
+	lsmod | grep -q '^xenidc ' || insmod /lab/modules/xenidc.ko || return 1
+	lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko || return 1
+	insmod /lab/modules/usbback.ko && [ -d /sys/bus/usb/drivers/usbback ]
+}
+
+# The QEMU usb-storage stick (vendor 46f4) in dom0: sets STICK_BUS,
+# STICK_DEV, STICK_ID (bus id, e.g. 1-1) and STICK_SD.
+find_stick() {
+	local d
+	for d in /sys/bus/usb/devices/*; do
+		[ -f "$d/idVendor" ] && [ "$(cat "$d/idVendor")" = 46f4 ] || continue
+		STICK_BUS=$(cat "$d/busnum") STICK_DEV=$(cat "$d/devnum") STICK_ID=$(basename "$d")
+		STICK_SD=$(ls "$d"/*/host*/target*/*/block 2>/dev/null | head -1)
+		[ -n "$STICK_SD" ] && return 0
+	done
+	return 1
+}
+
+# Asks the host to run a QEMU monitor command (vm.sh watches for these).
+qemu_monitor() { echo "@@LAB-HOST $*"; }

@@ -3,11 +3,13 @@
 # The lab layer of `make check`: one boot, many cases, against the backend
 # in $BACKEND (blkback2 by default; xen-blkback is the reference).
 . /lab/lib.sh
+. /lab/suites/usb.sh
 G='. /lab/g.sh;'
 
 attach() { timeout 60 xl block-attach $GUEST "$1"; }
 detach() { timeout 60 xl block-detach $GUEST "$1"; }
 vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
+no_vbds() { [ "$(vbd_count)" = 0 ]; }
 
 # ---- setup: the backend and the disks it will serve ----
 check "load $BACKEND" load_backend
@@ -29,7 +31,7 @@ for i in 1 2 3; do
 	check "attach #$i: the guest sees xvdb and reads it" g 60 "$G wait_blk xvdb && dd if=/dev/xvdb of=/dev/null bs=1M count=4 iflag=direct"
 	check "attach #$i: xl block-detach" detach xvdb
 	check "attach #$i: xvdb is gone from the guest" g 60 "$G wait_gone xvdb"
-	check "attach #$i: the backend removed the device" wait_for 30 [ "$(vbd_count)" = 0 ]
+	check "attach #$i: the backend removed the device" wait_for 30 no_vbds
 done
 
 # ---- data integrity ----
@@ -68,6 +70,15 @@ check "the guest sees 64 MiB" g 60 "$G wait_blk xvde && [ \$(cat /sys/block/xvde
 truncate -s 128M /tmp/resize.img && losetup -c "$LOOP"
 check "the guest sees the new size (128 MiB)" g 60 'for i in $(seq 100); do [ $(cat /sys/block/xvde/size) = 262144 ] && exit 0; sleep 0.5; done; cat /sys/block/xvde/size; exit 1'
 detach xvde
+
+# ---- USB: a stick through usbback, hotplug both ways, unplug mid-read ----
+usb_setup
+check "dom0 reads the stick natively (reference sha256)" usb_native_read
+usb_attach
+usb_data
+usb_detach
+usb_attach
+usb_unplug_midread
 
 # ---- the guest dies in the middle of I/O ----
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null

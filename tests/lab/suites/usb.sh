@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# USB cases, sourced by the suites: usbback passes dom0's QEMU stick to the
+# guest through the real toolstack (xl usbctrl-attach type=pv, usbdev-attach)
+# and the guest's unmodified xen-hcd.
+
+STICK_SUM=$(cut -d' ' -f1 /lab/stick.sha256)
+
+usb_setup() {
+	modprobe xhci-pci
+	modprobe usb-storage
+	modprobe sd_mod
+	check "usbback loads (driver usbback registered)" load_usbback
+	check "dom0 sees the QEMU USB stick" wait_for 30 find_stick
+	echo "  stick: bus $STICK_BUS dev $STICK_DEV id $STICK_ID (/dev/$STICK_SD)"
+}
+
+usb_native_read() { # the reference: dom0 reads the stick itself
+	mkdir -p /mnt/stick && mount -o ro -t ext2 "/dev/$STICK_SD" /mnt/stick || return 1
+	local s=$(sha256sum /mnt/stick/random.bin | cut -d' ' -f1)
+	umount /mnt/stick
+	[ "$s" = "$STICK_SUM" ]
+}
+
+usb_attach() {
+	check "xl usbctrl-attach type=pv version=2 ports=4" \
+		timeout 60 xl usbctrl-attach $GUEST type=pv version=2 ports=4
+	check "xl usbdev-attach hostbus=$STICK_BUS hostaddr=$STICK_DEV" \
+		timeout 60 xl usbdev-attach $GUEST hostbus=$STICK_BUS hostaddr=$STICK_DEV
+	timeout 10 xl usb-list $GUEST
+	check "the guest's xen-hcd sees the stick as sda" g 120 "$G wait_blk sda 90"
+}
+
+usb_data() {
+	check "the stick's file reads back in the guest with the same sha256" \
+		g 300 "mkdir -p /mnt/s && mount -o ro -t ext2 /dev/sda /mnt/s && s=\$(sha256sum /mnt/s/random.bin | cut -d' ' -f1); umount /mnt/s; echo \$s; [ \$s = $STICK_SUM ]"
+	check "a file written to the stick by the guest reads back" \
+		g 300 "mount -t ext2 /dev/sda /mnt/s && dd if=/dev/urandom of=/mnt/s/w.bin bs=64k count=64 2>/dev/null && a=\$(sha256sum /mnt/s/w.bin | cut -d' ' -f1) && umount /mnt/s && echo 3 >/proc/sys/vm/drop_caches && mount -o ro -t ext2 /dev/sda /mnt/s && b=\$(sha256sum /mnt/s/w.bin | cut -d' ' -f1); umount /mnt/s; echo \$a \$b; [ \$a = \$b ]"
+	check "raw reads through usbback" g 300 "t0=\$(cut -d' ' -f1 /proc/uptime); dd if=/dev/sda of=/dev/null bs=1M count=16 iflag=direct && t1=\$(cut -d' ' -f1 /proc/uptime) && awk -v a=\$t0 -v b=\$t1 'BEGIN{printf \"%.1f MB/s\", 16.78/(b-a)}'"
+	echo "@@LAB metric usb read: $GOUT"
+}
+
+usb_detach() {
+	check "xl usbdev-detach" timeout 60 xl usbdev-detach $GUEST 0 1
+	check "the guest sees the stick go" g 60 "$G wait_gone sda"
+	check "the stick is back with dom0's usb-storage" wait_for 30 sh -c "find_stick; [ -e /sys/bus/usb/drivers/usb-storage/$STICK_ID:1.0 ]"
+	check "xl usbctrl-detach" timeout 60 xl usbctrl-detach $GUEST 0
+}
+
+port1_free() { [ -z "$(xenstore-read /local/domain/0/backend/vusb/$(guest_domid)/0/port/1 2>/dev/null)" ]; }
+
+# QEMU unplugs the stick while the guest reads it.
+usb_unplug_midread() {
+	g 30 "(dd if=/dev/sda of=/dev/null bs=64k iflag=direct >/tmp/dd.out 2>&1; echo rc=\$? >>/tmp/dd.out) & sleep 2"
+	qemu_monitor device_del stick0
+	check "dom0 loses the stick" wait_for 30 sh -c "! find_stick"
+	check "the guest sees the disconnect" g 60 "$G wait_gone sda 50; cat /tmp/dd.out"
+	echo "  guest dd: $GOUT"
+	check "the backend freed the port" wait_for 10 port1_free
+	check "xl usbctrl-detach after the unplug" timeout 60 xl usbctrl-detach $GUEST 0
+	check "rmmod usbback after the unplug" rmmod usbback
+}
