@@ -2,6 +2,7 @@
 #
 # make lab: a backend serving a guest, real I/O, and what happened.
 . /lab/lib.sh
+. /lab/suites/usb.sh
 G='. /lab/g.sh;'
 metric() { echo "@@LAB metric $1: $2"; }
 
@@ -19,5 +20,12 @@ metric "random read" "$GOUT"
 check "ext4 file checksum round trip" g 300 "$G ext4_roundtrip /dev/xvdb"
 metric "ext4" "$GOUT"
 check "xl block-detach" timeout 60 xl block-detach $GUEST xvdb
+
+# A USB stick through usbback
+usb_setup
+usb_attach && echo "@@LAB metric usb: stick $STICK_ID (bus $STICK_BUS dev $STICK_DEV) on vusb port 1, seen by the guest as sda"
+usb_data
+usb_detach
 guest_stop
 check "unload $BACKEND" unload_backend
+check "unload usbback" rmmod usbback
