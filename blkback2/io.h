@@ -2,9 +2,9 @@
 //
 // blkback2's I/O path: blkif requests in, bios out, one response per request.
 //
-//   Ring     one queue: a Channel (either guest ABI), a RbrMapperPool and
-//            a slot per ring entry; its work consumes requests and finishes
-//            completed ones
+//   Ring     one queue: a BackendDevice with one shared ring (either guest
+//            ABI), a RbrMapperPool and a slot per ring entry; its work
+//            answers completed requests and takes new ones
 //   Request  one request in flight: its segments, mapping and bio count
 //   Vbd      the virtual block device: the backing device and its rings
 //
@@ -19,7 +19,7 @@
 #define BLKBACK2_IO_H
 
 #include <xenidc/abi/blkif.h>
-#include <xenidc/channel.h>
+#include <xenidc/backend_device.h>
 #include <xenidc/mapper_pool.h>
 #include <xenidc/xenbus_lite.h>
 
@@ -39,9 +39,8 @@ class Vbd;
 
 enum class Kind : uint8_t { kRead, kWrite, kFlush, kBarrier, kDiscard };
 
-struct Request {
+struct Request : BackendRequest { // next: the free or completed list
 	Ring *ring;
-	Request *next; // free list, or completed list
 	uint64_t id;
 	uint64_t sector;
 	uint64_t nr_sectors;
@@ -57,7 +56,7 @@ struct Request {
 	Mapping mapping;
 };
 
-class Ring {
+class Ring : public BackendDevice {
 public:
 	struct Config {
 		uint32_t nr_pages;
@@ -72,7 +71,6 @@ public:
 	// then closes the channel and frees everything.
 	static void Destroy(Ring *r);
 
-	void Completed(Request *q); // last bio of q done; any context
 	RbrMapperPool *pool() { return pool_; }
 
 private:
@@ -80,7 +78,7 @@ private:
 	~Ring() = default;
 	Status Open(const Config &c);
 
-	static void Work(void *arg);
+	static void Pass(BackendDevice *self);
 	static void ConsumePlugged(void *arg);
 	void Consume();
 	bool Handle(const blkif::Request &r);
@@ -93,20 +91,19 @@ private:
 	void Answer(const Request *q, int16_t status);
 	Request *TakeSlot();
 	void PutSlot(Request *q);
-	static bool Drained(void *arg);
-	template <class Fn> void WithChannel(Fn &&fn)
+	template <class Fn> void WithRing(Fn &&fn)
 	{
 		if (abi_ == blkif::Abi::kX86_32)
-			fn(ch32_);
+			fn(ring32_);
 		else
-			fn(ch64_);
+			fn(ring64_);
 	}
 
 	Vbd *vbd_ = nullptr;
 	unsigned index_ = 0;
 	blkif::Abi abi_ = blkif::Abi::kX86_64;
-	Channel<blkif::ProtoX86_32> ch32_;
-	Channel<blkif::ProtoX86_64> ch64_;
+	MappedRing<blkif::ProtoX86_32> ring32_;
+	MappedRing<blkif::ProtoX86_64> ring64_;
 	RbrMapperPool *pool_ = nullptr;
 
 	uint32_t entries_ = 0;	   // slots, one per ring entry
@@ -118,14 +115,7 @@ private:
 	blkif::Segment *desc_ = nullptr;
 	Mapping **finishing_ = nullptr; // scratch for batched unmaps
 	Request *free_ = nullptr;
-
-	SpinLock done_lock_;
-	Request *done_ = nullptr; // completed, not yet answered (LIFO)
-	uint32_t in_flight_ = 0;  // taken slots; the work's alone
-	ktl::Atomic<bool> stopping_{false};
-	ktl::Atomic<bool> drained_{false};
 	bool broken_ = false;
-	xi_waitq drain_wq_;
 };
 
 class Vbd {

@@ -29,7 +29,6 @@ Result<Ring *> Ring::Create(Vbd *vbd, unsigned index, const Config &c)
 	Ring *r = new (mem) Ring();
 	r->vbd_ = vbd;
 	r->index_ = index;
-	xi_waitq_init(&r->drain_wq_);
 	Status s = r->Open(c);
 	if (!s.ok()) {
 		Destroy(r);
@@ -77,39 +76,24 @@ Status Ring::Open(const Config &c)
 	pool_ = pool.value();
 	pool_->SetPersistent(c.persistent);
 
-	bool ok = true;
-	WithChannel([&](auto &ch) {
-		typename ktl::RemoveReference<decltype(ch)>::Type::Params p;
-		p.dev = vbd_->device().xendev();
-		p.ring_refs = ktl::Span<const GrantRef>(c.refs, c.nr_pages);
-		p.evtchn = c.evtchn;
-		p.name = "blkback2";
-		Status s = ch.Open(p, &Ring::Work, this);
-		ok = s.ok();
-		if (!ok)
-			xi_log(XI_LOG_ERR, "%s: ring %u: cannot open channel (%d)",
-			       vbd_->device().nodename(), index_, s.code());
-	});
-	return ok ? Status::Ok() : Status::Error(err::kNoDev);
-}
-
-bool Ring::Drained(void *arg)
-{
-	return static_cast<Ring *>(arg)->drained_.Load();
+	xi_xendev *x = vbd_->device().xendev();
+	Status s = Status::Ok();
+	WithRing([&](auto &ring) { s = ring.Map(x, ktl::Span<const GrantRef>(c.refs, c.nr_pages)); });
+	if (s.ok())
+		s = Start(x, c.evtchn, "blkback2", &Ring::Pass);
+	if (!s.ok())
+		xi_log(XI_LOG_ERR, "%s: ring %u: cannot connect (%d)", vbd_->device().nodename(),
+		       index_, s.code());
+	return s;
 }
 
 void Ring::Destroy(Ring *r)
 {
 	if (!r)
 		return;
-	r->stopping_.Store(true);
-	bool open = r->abi_ == blkif::Abi::kX86_32 ? r->ch32_.open() : r->ch64_.open();
-	if (open) {
-		r->WithChannel([](auto &ch) { ch.Kick(); });
-		xi_wait_until(&r->drain_wq_, &Ring::Drained, r);
-	}
-	r->ch32_.Close();
-	r->ch64_.Close();
+	r->Stop(); // every request in flight answered
+	r->ring32_.Unmap();
+	r->ring64_.Unmap();
 	RbrMapperPool::Destroy(r->pool_);
 	xi_free(r->slots_);
 	xi_free(r->segs_);
@@ -125,8 +109,8 @@ Request *Ring::TakeSlot()
 {
 	Request *q = free_;
 	if (q) {
-		free_ = q->next;
-		in_flight_++;
+		free_ = static_cast<Request *>(q->next);
+		Hold();
 	}
 	return q;
 }
@@ -137,19 +121,12 @@ void Ring::PutSlot(Request *q)
 	free_ = q;
 }
 
-void Ring::Work(void *arg)
+void Ring::Pass(BackendDevice *self)
 {
-	Ring *r = static_cast<Ring *>(arg);
+	auto *r = static_cast<Ring *>(self);
 
 	r->FinishCompleted();
-	if (r->stopping_.Load()) {
-		if (r->in_flight_ == 0) {
-			r->drained_.Store(true);
-			xi_wake_all(&r->drain_wq_);
-		}
-		return;
-	}
-	if (!r->broken_)
+	if (!r->stopping() && !r->broken_)
 		bb2_plugged(&Ring::ConsumePlugged, r);
 }
 
@@ -160,9 +137,12 @@ void Ring::ConsumePlugged(void *arg)
 
 void Ring::Consume()
 {
-	WithChannel([this](auto &ch) {
-		Outcome o = ch.Consume(bb2_limits.batch,
-				       [this](const blkif::Request &r) { return Handle(r); });
+	WithRing([this](auto &ring) {
+		unsigned n;
+		events().BeginPass();
+		Outcome o = ring.Consume(bb2_limits.batch,
+					 [this](const blkif::Request &r) { return Handle(r); }, &n);
+		events().EndPass(o, n);
 		if (o == Outcome::kBroken) {
 			broken_ = true;
 			vbd_->RingBroken();
@@ -174,7 +154,7 @@ void Ring::Consume()
 bool Ring::Handle(const blkif::Request &r)
 {
 	// A barrier orders after everything in flight: wait until it drained.
-	if (r.operation == blkif::kOpWriteBarrier && in_flight_ > 0)
+	if (r.operation == blkif::kOpWriteBarrier && in_flight() > 0)
 		return false;
 	Request *q = TakeSlot();
 	if (!q) {
@@ -184,8 +164,8 @@ bool Ring::Handle(const blkif::Request &r)
 	int16_t st = Prepare(r, q);
 	if (st != blkif::kRspOkay) {
 		Answer(q, st);
-		in_flight_--;
 		PutSlot(q);
+		Drop();
 		return true;
 	}
 	if (q->nseg) {
@@ -195,10 +175,10 @@ bool Ring::Handle(const blkif::Request &r)
 				      dir, &q->mapping);
 		// The pool is full: wait for completions, unless nothing is in
 		// flight to give frames back (then this request can never fit).
-		if (s.code() == -err::kAgain && in_flight_ > 1) {
+		if (s.code() == -err::kAgain && in_flight() > 1) {
 			vbd_->Count(kOoReq);
-			in_flight_--;
 			PutSlot(q);
+			Drop();
 			return false;
 		}
 		if (!s.ok()) {
@@ -206,8 +186,8 @@ bool Ring::Handle(const blkif::Request &r)
 					   vbd_->device().nodename(), (unsigned long long)q->id,
 					   s.code());
 			Answer(q, blkif::kRspError);
-			in_flight_--;
 			PutSlot(q);
+			Drop();
 			return true;
 		}
 	}
@@ -394,16 +374,6 @@ void Ring::Submit(Request *q)
 	}
 }
 
-void Ring::Completed(Request *q)
-{
-	{
-		SpinGuard g(done_lock_);
-		q->next = done_;
-		done_ = q;
-	}
-	WithChannel([](auto &ch) { ch.Kick(); });
-}
-
 int16_t Ring::ResponseStatus(const Request *q)
 {
 	int32_t e = q->error.Load();
@@ -426,49 +396,42 @@ int16_t Ring::ResponseStatus(const Request *q)
 
 void Ring::Answer(const Request *q, int16_t status)
 {
-	WithChannel([&](auto &ch) { ch.Respond({q->id, q->op, status}); });
+	WithRing([&](auto &ring) {
+		if (ring.Respond({q->id, q->op, status}))
+			events().Notify();
+	});
 }
 
 // Answers every request whose bios all completed: one unmap batch, then one
 // response batch and at most one event.
 void Ring::FinishCompleted()
 {
-	Request *list;
-	{
-		SpinGuard g(done_lock_);
-		list = done_;
-		done_ = nullptr;
-	}
-	if (!list)
-		return;
-	// Oldest first.
-	Request *fifo = nullptr;
+	auto *fifo = static_cast<Request *>(TakeCompleted());
 	uint32_t n = 0;
-	while (list) {
-		Request *next = list->next;
-		list->next = fifo;
-		fifo = list;
-		list = next;
-	}
-	for (Request *q = fifo; q; q = q->next) {
+
+	if (!fifo)
+		return;
+	for (Request *q = fifo; q; q = static_cast<Request *>(q->next)) {
 		q->status = ResponseStatus(q); // may write xenstore: not under a lock
 		if (q->mapping.mapped())
 			finishing_[n++] = &q->mapping;
 	}
 	// Grants are unmapped before the guest hears the request is done.
 	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
-	WithChannel([&](auto &ch) {
-		ch.RespondBatch([&](auto put) {
-			for (Request *q = fifo; q; q = q->next)
+	WithRing([&](auto &ring) {
+		bool notify = ring.RespondBatch([&](auto put) {
+			for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
 				put({q->id, q->op, q->status});
 		});
+		if (notify)
+			events().Notify();
 	});
-	while (fifo) {
-		Request *next = fifo->next;
-		in_flight_--;
+	for (n = 0; fifo; n++) {
+		auto *next = static_cast<Request *>(fifo->next);
 		PutSlot(fifo);
 		fifo = next;
 	}
+	Drop(n);
 }
 
 } // namespace blkback2

@@ -58,8 +58,8 @@ Request *Vusb::TakeSlot()
 {
 	Request *r = free_;
 	if (r) {
-		free_ = r->next;
-		in_flight_++;
+		free_ = static_cast<Request *>(r->next);
+		Hold();
 	}
 	return r;
 }
@@ -96,8 +96,8 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 		pool_->Unmap(&r->mapping);
 	if (r->dev)
 		ub_dev_put(r->dev);
-	in_flight_--;
 	PutSlot(r);
+	Drop();
 	if (stalled)
 		return false; // no staging buffer or frame free: offered again
 	Answer(req.id, st);
@@ -308,18 +308,13 @@ void Vusb::Answer(uint16_t id, int32_t status, uint32_t actual, uint32_t start_f
 	usbif::UrbResponse rsp{id, (uint16_t)start_frame, status, (int32_t)actual,
 			       (int32_t)error_count};
 	if (urb_.Respond(rsp))
-		events_.Notify();
+		events().Notify();
 }
 
-void Vusb::Completed(Request *r)
+void Vusb::Finished(Request *r)
 {
 	r->done.Store(true);
-	{
-		SpinGuard g(done_lock_);
-		r->next = done_;
-		done_ = r;
-	}
-	events_.Kick();
+	Completed(r);
 }
 
 // Requests whose URB completed: IN data and iso results to the guest (the
@@ -327,23 +322,12 @@ void Vusb::Completed(Request *r)
 // the answers, with one event.
 void Vusb::FinishCompleted()
 {
-	Request *list;
-	{
-		SpinGuard g(done_lock_);
-		list = done_;
-		done_ = nullptr;
-	}
-	if (!list)
-		return;
-	Request *fifo = nullptr;
-	while (list) {
-		Request *next = list->next;
-		list->next = fifo;
-		fifo = list;
-		list = next;
-	}
+	auto *fifo = static_cast<Request *>(TakeCompleted());
 	uint32_t n = 0;
-	for (Request *r = fifo; r; r = r->next) {
+
+	if (!fifo)
+		return;
+	for (Request *r = fifo; r; r = static_cast<Request *>(r->next)) {
 		r->actual = ktl::Min(r->actual, r->length);
 		if (r->in && r->actual && !pool_->CopyOut(&r->mapping, r->actual).ok())
 			r->status = -22;
@@ -360,18 +344,18 @@ void Vusb::FinishCompleted()
 	}
 	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
 	bool notify = urb_.RespondBatch([&](auto put) {
-		for (Request *r = fifo; r; r = r->next)
+		for (Request *r = fifo; r; r = static_cast<Request *>(r->next))
 			put({r->id, (uint16_t)r->start_frame, UsbifStatus(r->status),
 			     (int32_t)r->actual, (int32_t)r->error_count});
 	});
 	if (notify)
-		events_.Notify();
-	while (fifo) {
-		Request *next = fifo->next;
-		in_flight_--;
+		events().Notify();
+	for (n = 0; fifo; n++) {
+		auto *next = static_cast<Request *>(fifo->next);
 		PutSlot(fifo);
 		fifo = next;
 	}
+	Drop(n);
 }
 
 } // namespace usbback
@@ -385,5 +369,5 @@ extern "C" void ub_urb_done(void *cookie, int status, uint32_t actual_length,
 	r->actual = actual_length;
 	r->error_count = error_count;
 	r->start_frame = start_frame;
-	r->vusb->Completed(r);
+	r->vusb->Finished(r);
 }

@@ -26,7 +26,6 @@ bool StrEq(const char *a, const char *b)
 
 Vusb::Vusb(xb::Device &dev) : dev_(dev)
 {
-	xi_waitq_init(&drain_wq_);
 	for (unsigned i = kUrbRingSize; i-- > 0;) {
 		Request *r = &slots_[i];
 		r->vusb = this;
@@ -98,8 +97,6 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 {
 	xi_xendev *x = dev_.xendev();
 
-	stopping_.Store(false);
-	drained_.Store(false);
 	XI_TRY(urb_.Map(x, ktl::Span<const GrantRef>(&urb_ring, 1)));
 	Status s = conn_.Map(x, ktl::Span<const GrantRef>(&conn_ring, 1));
 	if (!s.ok()) {
@@ -115,17 +112,10 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 			ports_[i].notify = ports_[i].dev != nullptr;
 		}
 	}
-	s = events_.Open(x, evtchn, &Vusb::Work, this, "usbback");
-	if (!s.ok()) {
+	s = Start(x, evtchn, "usbback", &Vusb::Pass);
+	if (!s.ok())
 		Disconnect();
-		return s;
-	}
-	return Status::Ok();
-}
-
-bool Vusb::Drained(void *arg)
-{
-	return static_cast<Vusb *>(arg)->drained_.Load();
+	return s;
 }
 
 // Stops intake, kills every host URB, waits until each request was answered
@@ -135,44 +125,31 @@ void Vusb::Disconnect()
 	{
 		MutexGuard g(lock_);
 		connected_ = false;
-		stopping_.Store(true);
 		KillLocked(0);
 	}
-	if (events_.open()) {
-		events_.Kick();
-		xi_wait_until(&drain_wq_, &Vusb::Drained, this);
-	}
-	events_.Close();
+	Stop(); // every request taken answered
 	urb_.Unmap();
 	conn_.Unmap();
 }
 
-void Vusb::Work(void *arg)
+void Vusb::Pass(BackendDevice *self)
 {
-	static_cast<Vusb *>(arg)->Pass();
-}
-
-void Vusb::Pass()
-{
-	FinishCompleted();
-	if (stopping_.Load()) {
-		if (in_flight_ == 0) {
-			drained_.Store(true);
-			xi_wake_all(&drain_wq_);
-		}
-		return;
-	}
+	auto *v = static_cast<Vusb *>(self);
 	unsigned n = 0;
-	events_.BeginPass();
-	SendPortEvents();
-	Outcome o = urb_.Consume(
-		kUrbRingSize, [this](const usbif::UrbRequest &q) { return Handle(q); }, &n);
+
+	v->FinishCompleted();
+	if (v->stopping())
+		return;
+	v->events().BeginPass();
+	v->SendPortEvents();
+	Outcome o = v->urb_.Consume(
+		kUrbRingSize, [v](const usbif::UrbRequest &q) { return v->Handle(q); }, &n);
 	if (o == Outcome::kBroken) {
 		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus ring index",
-				   dev_.nodename());
-		dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
+				   v->dev_.nodename());
+		v->dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
 	}
-	events_.EndPass(o, n);
+	v->events().EndPass(o, n);
 }
 
 // One conn response per port whose state the guest has not heard yet, as
@@ -208,7 +185,7 @@ void Vusb::SendPortEvents()
 				return false; // keep the credit
 			ev[sent].id = credit.id;
 			if (conn_.Respond(ev[sent]))
-				events_.Notify();
+				events().Notify();
 			sent++;
 			return true;
 		},
@@ -254,7 +231,7 @@ int Vusb::AttachLocked(unsigned port, ub_dev *d)
 	p.dev = d;
 	p.notify = true;
 	if (connected_)
-		events_.Kick();
+		events().Kick();
 	xi_log(XI_LOG_INFO, "%s: port %u: %s attached", dev_.nodename(), port, p.busid);
 	return 0;
 }
@@ -293,7 +270,7 @@ void Vusb::DetachLocked(unsigned port, bool unplugged)
 	p.dev = nullptr;
 	p.notify = true;
 	if (connected_)
-		events_.Kick();
+		events().Kick();
 	if (unplugged) {
 		// The device is gone for good: so is the toolstack's assignment.
 		char key[16];

@@ -2,8 +2,8 @@
 //
 // usbback: a virtual USB host controller for one guest (xenbus "vusb").
 //
-//   Vusb     the controller: num-ports ports, the urb ring and the conn ring
-//            behind one event channel, the mapper pool, the requests
+//   Vusb     the controller: a BackendDevice with two rings behind its one
+//            event channel (urb, conn), num-ports ports, the mapper pool
 //   Port     a root-hub port: the bus id the toolstack assigned to it and
 //            the host device bound to it
 //   Request  one urb-ring request in flight
@@ -17,7 +17,7 @@
 #define USBBACK_VUSB_H
 
 #include <xenidc/abi/usbif.h>
-#include <xenidc/channel.h>
+#include <xenidc/backend_device.h>
 #include <xenidc/mapper_pool.h>
 #include <xenidc/xenbus_lite.h>
 
@@ -33,9 +33,8 @@ constexpr unsigned kMaxTransfer = usbif::kMaxSegments * XI_PAGE_SIZE;
 
 class Vusb;
 
-struct Request {
+struct Request : BackendRequest { // next: the free or completed list
 	Vusb *vusb;
-	Request *next; // free or completed list
 	uint16_t id;
 	uint8_t port;
 	bool in;
@@ -65,7 +64,7 @@ struct Port {
 	bool notify;	// speed changed: owe the guest a conn event
 };
 
-class Vusb {
+class Vusb : public BackendDevice {
 public:
 	explicit Vusb(xb::Device &dev);
 	~Vusb();
@@ -80,13 +79,12 @@ public:
 	static int Attach(const char *busid, ub_dev *d);
 	static void Detach(ub_dev *d, bool unplugged);
 
-	void Completed(Request *r); // any context
+	void Finished(Request *r); // the host completed r's URB; any context
 
 	uint64_t stat_requests() const { return requests_.Get(); }
 
 private:
-	static void Work(void *arg);
-	void Pass();
+	static void Pass(BackendDevice *self);
 	bool Handle(const usbif::UrbRequest &req);
 	int32_t Validate(const usbif::UrbRequest &req, Request *r);
 	int32_t Route(const usbif::UrbRequest &req, Request *r, bool *answered);
@@ -105,7 +103,6 @@ private:
 	void KillLocked(unsigned port);
 	Request *TakeSlot();
 	void PutSlot(Request *r);
-	static bool Drained(void *arg);
 
 	xb::Device &dev_;
 	Vusb *next_ = nullptr; // the registry
@@ -115,20 +112,13 @@ private:
 	uint8_t addr_[128] = {};		 // guest device address -> port
 	Mutex lock_;				 // ports_, addr_, connected_
 
-	EventWorker events_;
 	MappedRing<usbif::UrbProto> urb_;
 	MappedRing<usbif::ConnProto> conn_;
 	bool connected_ = false;
-	ktl::Atomic<bool> stopping_{false};
-	ktl::Atomic<bool> drained_{false};
-	xi_waitq drain_wq_;
 	RbrMapperPool *pool_ = nullptr;
 
 	Request slots_[kUrbRingSize];
 	Request *free_ = nullptr;
-	uint32_t in_flight_ = 0;
-	SpinLock done_lock_;
-	Request *done_ = nullptr;
 	Mapping *finishing_[kUrbRingSize];
 	ktl::Counter requests_;
 };

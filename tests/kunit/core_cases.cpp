@@ -5,6 +5,7 @@
 // fake Xen of fake_xen.c. Each case is an extern "C" function registered by
 // core_kunit.c.
 #include <xenidc/abi/blkif.h>
+#include <xenidc/backend_device.h>
 #include <xenidc/channel.h>
 #include <xenidc/mapper_pool.h>
 
@@ -126,9 +127,85 @@ RbrMapperPool *MakePool(uint32_t frames, uint32_t max_elems, uint32_t persistent
 	return r.ok() ? r.value() : nullptr;
 }
 
+struct EchoReq : BackendRequest {
+	uint64_t id;
+};
+
+// Takes requests; the test completes them; the work answers them.
+class Echo : public BackendDevice {
+public:
+	Status Open(FakeRing &f, unsigned port)
+	{
+		XI_TRY(ring.Map(nullptr, f.span()));
+		return Start(nullptr, port, "kunit-echo", &Echo::Pass);
+	}
+	void Close()
+	{
+		Stop();
+		ring.Unmap();
+	}
+	EchoReq reqs[32];
+	ktl::Atomic<int> taken{0};
+	ktl::Atomic<int> answered{0};
+	MappedRing<Proto> ring;
+
+private:
+	static void Pass(BackendDevice *self)
+	{
+		auto *e = static_cast<Echo *>(self);
+		uint32_t n = 0;
+		for (auto *r = e->TakeCompleted(); r; r = r->next, n++) {
+			if (e->ring.Respond({static_cast<EchoReq *>(r)->id, 0, 0}))
+				e->events().Notify();
+			e->answered.FetchAdd(1);
+		}
+		e->Drop(n);
+		if (e->stopping())
+			return;
+		unsigned k;
+		e->events().BeginPass();
+		Outcome o = e->ring.Consume(
+			32,
+			[e](const blkif::Request &q) {
+				int i = e->taken.FetchAdd(1);
+				e->reqs[i].id = q.id;
+				e->Hold();
+				return true;
+			},
+			&k);
+		e->events().EndPass(o, k);
+	}
+};
+
 } // namespace
 
 extern "C" {
+
+void xi_kunit_backend_stop_drains(struct kunit *t)
+{
+	fake_xen_install();
+	{
+		FakeRing f;
+		unsigned port = fake_port_alloc();
+		Echo *e = ktl::New<Echo>(); // too big for a kernel stack
+		KCHECK(t, e && e->Open(f, port).ok());
+		for (int i = 0; i < 10; i++)
+			f.Put(i, 32);
+		f.Publish();
+		fake_kick(port);
+		KCHECK(t, WaitFor(e->taken, 10));
+		KCHECK(t, e->in_flight() == 10);
+		for (int i = 0; i < 10; i++)
+			e->Completed(&e->reqs[i]); // as the device's interrupts would
+		e->Close();		  // returns only once all 10 were answered
+		KCHECK(t, e->answered.Load() == 10);
+		KCHECK(t, f.hdr()->rsp_prod == 10);
+		KCHECK(t, Stats().evtchns == 0);
+		ktl::Delete(e);
+	}
+	fake_xen_uninstall();
+}
+
 
 void xi_kunit_ring_wraparound(struct kunit *t)
 {

@@ -17,7 +17,8 @@ struct kunit;
 	X(pool_fail_mid_batch)      \
 	X(pool_exhaustion)          \
 	X(pool_staging)             \
-	X(pool_persistent)
+	X(pool_persistent)          \
+	X(backend_stop_drains)
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// BackendDevice: requests counted from taken to answered, completions from
+// any context answered by the work, and Stop() returning only when every
+// request taken was answered.
+#include <xenidc/abi/blkif.h>
+#include <xenidc/backend_device.h>
+
+#include "front_ring.h"
+#include "sim_test.h"
+
+using namespace xenidc;
+using Proto = blkif::ProtoX86_64;
+
+namespace {
+
+struct Req : BackendRequest {
+	uint64_t id;
+};
+
+// A minimal backend: takes requests, "submits" each to a fake device that
+// completes it later, answers on completion.
+class Echo : public BackendDevice {
+public:
+	Status Open(sim::FrontRing<Proto> &f)
+	{
+		refs_ = f.refs();
+		XI_TRY(ring_.Map(reinterpret_cast<xi_xendev *>(&dev_),
+				 ktl::Span<const GrantRef>(refs_.data(), refs_.size())));
+		return Start(reinterpret_cast<xi_xendev *>(&dev_), f.port(), "echo", &Echo::Pass);
+	}
+	void Close()
+	{
+		Stop();
+		ring_.Unmap();
+	}
+	std::vector<Req *> submitted; // the "device" completes these
+	int answered = 0;
+
+private:
+	static void Pass(BackendDevice *self)
+	{
+		auto *e = static_cast<Echo *>(self);
+		auto *r = static_cast<Req *>(e->TakeCompleted());
+		uint32_t n = 0;
+		for (; r; r = static_cast<Req *>(r->next), n++) {
+			if (e->ring_.Respond({r->id, blkif::kOpRead, 0}))
+				e->events().Notify();
+			e->answered++;
+		}
+		e->Drop(n);
+		if (e->stopping())
+			return;
+		unsigned taken;
+		e->events().BeginPass();
+		Outcome o = e->ring_.Consume(
+			64,
+			[e](const blkif::Request &q) {
+				e->Hold();
+				e->submitted.push_back(new Req{{}, q.id});
+				return true;
+			},
+			&taken);
+		e->events().EndPass(o, taken);
+	}
+
+	MappedRing<Proto> ring_;
+	sim::XenDev dev_{SimTest::kGuest};
+	std::vector<GrantRef> refs_;
+};
+
+Proto::WireRequest Read(uint64_t id)
+{
+	Proto::WireRequest w{};
+	w.b[0] = blkif::kOpRead;
+	blkif::Store<uint64_t>(w.b + 8, id);
+	return w;
+}
+
+} // namespace
+
+class BackendDeviceTest : public SimTest {
+protected:
+	// The device completes everything submitted so far, later (as an IRQ).
+	void CompleteAll(Echo &e)
+	{
+		for (Req *r : e.submitted)
+			sim_.Defer([&e, r] { e.Completed(r); });
+		keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
+		e.submitted.clear();
+	}
+	void TearDown() override
+	{
+		for (Req *r : keep_)
+			delete r;
+		SimTest::TearDown();
+	}
+	std::vector<Req *> keep_;
+};
+
+TEST_F(BackendDeviceTest, CountsRequestsFromTakenToAnswered)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	EXPECT_EQ(e.in_flight(), 0u);
+	for (int i = 0; i < 5; i++)
+		f.Put(Read(i));
+	f.Push();
+	sim_.RunUntilIdle();
+	EXPECT_EQ(e.in_flight(), 5u);
+	CompleteAll(e);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(e.in_flight(), 0u);
+	EXPECT_EQ(f.Take().size(), 5u);
+	e.Close();
+}
+
+TEST_F(BackendDeviceTest, StopWaitsForEveryAnswer)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	for (int i = 0; i < 7; i++)
+		f.Put(Read(i));
+	f.Push();
+	sim_.RunUntilIdle();
+	CompleteAll(e); // completions pending when Stop() starts
+	e.Close();
+	EXPECT_EQ(e.answered, 7);
+	EXPECT_EQ(f.Take().size(), 7u) << "answered before the ring went away";
+	EXPECT_FALSE(e.started());
+}
+
+TEST_F(BackendDeviceTest, StopTakesNoNewRequests)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	f.Put(Read(1));
+	f.Push();
+	sim_.RunUntilIdle();
+	CompleteAll(e);
+	f.Put(Read(2)); // arrives while stopping
+	f.Push();
+	e.Close();
+	EXPECT_EQ(e.answered, 1);
+	EXPECT_TRUE(e.submitted.empty());
+}
+
+TEST_F(BackendDeviceTest, StopIsIdempotentAndSafeWhenNeverStarted)
+{
+	Echo never;
+	never.Close();
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	e.Close();
+	e.Close();
+}
+
+TEST_F(BackendDeviceTest, FailedStartLeavesNothing)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	sim_.FailNth(sim::Fault::kEvtchnBind, 1);
+	EXPECT_FALSE(e.Open(f).ok());
+	EXPECT_FALSE(e.started());
+	EXPECT_EQ(e.in_flight(), 0u);
+	e.Close();
+}
+
+TEST_F(BackendDeviceTest, CompletionsAreAnsweredOldestFirst)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	for (int i = 0; i < 4; i++)
+		f.Put(Read(i));
+	f.Push();
+	sim_.RunUntilIdle();
+	for (Req *r : e.submitted)
+		e.Completed(r); // all before the work runs
+	keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
+	e.submitted.clear();
+	sim_.RunUntilIdle();
+	auto rsp = f.Take();
+	ASSERT_EQ(rsp.size(), 4u);
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(blkif::Load<uint64_t>(rsp[i].b), (uint64_t)i);
+	e.Close();
+}
