@@ -7,6 +7,7 @@
 #   make check      every test layer; ends with "N passed, N failed, N skipped"
 #   make modules    build against KDIR (default: the running kernel's headers)
 #   make deps       install the Debian packages all of the above need
+#   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 20)
 
 KVER ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) /usr/src/linux-headers-6.12.117+deb12-amd64)
@@ -26,6 +27,9 @@ check: deps
 
 lab: deps
 	tests/lab/run-lab.sh
+
+fuzz: deps
+	tests/fuzz/run.sh
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
