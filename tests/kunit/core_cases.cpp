@@ -22,11 +22,17 @@ struct FakeRing {
 	explicit FakeRing(unsigned pages = 1) : pages(pages)
 	{
 		va = static_cast<uint8_t *>(fake_ring_alloc(pages, refs));
+		if (!va)
+			return;
 		hdr()->req_event = hdr()->rsp_event = 1;
 		for (unsigned i = 0; i < pages; i++)
 			grefs[i] = GrantRef(refs[i]);
 	}
-	~FakeRing() { fake_ring_free(va, pages); }
+	~FakeRing()
+	{
+		if (va)
+			fake_ring_free(va, pages);
+	}
 	SharedRingHeader *hdr() { return reinterpret_cast<SharedRingHeader *>(va); }
 	uint8_t *slot(RingIdx i, uint32_t size)
 	{
@@ -467,6 +473,58 @@ void xi_kunit_pool_persistent(struct kunit *t)
 	for (auto *p : pages)
 		fake_page_free(p);
 	fake_xen_uninstall();
+}
+
+// ---- Scenarios for the fault-injection suite (fault_kunit.c) ----
+//
+// Each runs one lifecycle against the fake Xen. Returns 0, -ENOMEM when an
+// allocation failed and the scenario gave up cleanly, or -EBADE if an
+// invariant broke. Leaks are kmemleak's to find.
+
+int xi_scenario_pool(void)
+{
+	RbrMapperPool::Config c;
+	c.frames = 8;
+	c.max_elems = 4;
+	c.persistent_max = 4;
+	c.staging_buffers = 2;
+	c.staging_bytes = 2 * XI_PAGE_SIZE;
+	auto r = RbrMapperPool::Create(c);
+	if (!r.ok())
+		return r.status().code() == -err::kNoMem ? -err::kNoMem : -52;
+	RbrMapperPool *pool = r.value();
+	pool->SetPersistent(true);
+	void *page = fake_page_alloc();
+	int rc = page ? 0 : -err::kNoMem;
+	if (page) {
+		Rbr e[1] = {{GrantRef(fake_grant(page, false)), 0, 4096}};
+		SgRbr sg{DomId(FAKE_DOM), ktl::Span<const Rbr>(e)};
+		Slot a, b;
+		if (!pool->Map(sg, Direction::kFromDevice, &a.m).ok() ||
+		    !pool->MapStaged(sg, Direction::kToDevice, &b.m).ok())
+			rc = -52;
+		pool->Unmap(&a.m);
+		pool->Unmap(&b.m);
+		fake_page_free(page);
+	}
+	RbrMapperPool::Destroy(pool);
+	return Stats().mapped == 0 && Stats().pages == 0 ? rc : -52;
+}
+
+int xi_scenario_channel(void)
+{
+	FakeRing f;
+	if (!f.va)
+		return -err::kNoMem;
+	Backend *b = ktl::New<Backend>();
+	if (!b)
+		return -err::kNoMem;
+	Status s = b->Open(f, fake_port_alloc());
+	b->ch.Close();
+	ktl::Delete(b);
+	if (Stats().evtchns || Stats().rings)
+		return -52;
+	return s.ok() ? 0 : s.code() == -err::kNoMem ? -err::kNoMem : -52;
 }
 
 } // extern "C"

@@ -25,6 +25,8 @@ extern "C" {
 #endif
 #define XI_DECLARE_CASE(name) void xi_kunit_##name(struct kunit *t);
 XI_CASES(XI_DECLARE_CASE)
+int xi_scenario_pool(void);
+int xi_scenario_channel(void);
 #ifdef __cplusplus
 }
 #endif

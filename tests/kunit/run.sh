@@ -35,10 +35,21 @@ for m in xenidc xenbus_lite blkback2 usbback; do
 done
 cp "$SRC"/tests/kunit/*.ko "$ROOT/modules/kunit/"
 : >"$ROOT/modules/in-tree.order"
-for m in null_blk; do
+# In-tree modules the suites drive, loaded in this order with these
+# parameters: a memory-backed disk with a write cache and discard; a USB
+# host controller with a gadget (source/sink) on it.
+while read -r m params; do
 	f=$(find "$KB" -name "$m.ko" | head -1)
-	[ -n "$f" ] && cp "$f" "$ROOT/modules/kernel/" && echo "$m" >>"$ROOT/modules/in-tree.order"
-done
+	[ -n "$f" ] || { result fail "in-tree module $m built in the KUnit kernel"; continue; }
+	cp "$f" "$ROOT/modules/kernel/"
+	echo "$m $params" >>"$ROOT/modules/in-tree.order"
+done <<'MODS'
+null_blk nr_devices=1 gb=1 memory_backed=1 cache_size=16 discard=1
+dummy_hcd
+libcomposite
+usb_f_ss_lb
+g_zero
+MODS
 (cd "$ROOT" && find . | cpio -o -H newc --quiet -R 0:0) >"$XENIDC_BUILD/kunit.cpio"
 
 LOG=$XENIDC_BUILD/kunit-console.log
