@@ -5,6 +5,7 @@
  */
 #define pr_fmt(fmt) "xenidc: " fmt
 
+#include <linux/debugfs.h>
 #include <linux/errno.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -12,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
 #include <linux/slab.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/vmalloc.h>
@@ -37,6 +39,20 @@ static_assert(sizeof(struct mutex) <= sizeof(struct xi_mutex));
 static_assert(sizeof(wait_queue_head_t) <= sizeof(struct xi_waitq));
 
 static struct workqueue_struct *xi_wq;
+
+/*
+ * What is live right now, for leak accounting: after a guest is gone and its
+ * devices removed, every one of these is back to zero.
+ * /sys/kernel/debug/xenidc/live shows them.
+ */
+static struct {
+	atomic_long_t grants;	/* foreign grants mapped */
+	atomic_long_t frames;	/* frames for foreign mappings */
+	atomic_long_t rings;	/* shared rings mapped */
+	atomic_long_t evtchns;	/* event channels bound */
+	atomic_long_t works;	/* work items */
+} xi_live;
+static struct dentry *xi_debugfs;
 
 /* ---- Memory ---- */
 
@@ -303,24 +319,36 @@ EXPORT_SYMBOL_GPL(xi_set_xen_ops);
 
 int xi_pages_alloc(unsigned int n, struct xi_page **pages)
 {
-	return READ_ONCE(xi_ops)->pages_alloc(n, pages);
+	int err = READ_ONCE(xi_ops)->pages_alloc(n, pages);
+
+	if (!err)
+		atomic_long_add(n, &xi_live.frames);
+	return err;
 }
 EXPORT_SYMBOL_GPL(xi_pages_alloc);
 
 void xi_pages_free(unsigned int n, struct xi_page **pages)
 {
 	READ_ONCE(xi_ops)->pages_free(n, pages);
+	atomic_long_sub(n, &xi_live.frames);
 }
 EXPORT_SYMBOL_GPL(xi_pages_free);
 
 int xi_grant_map(struct xi_map_op *ops, unsigned int n)
 {
-	return READ_ONCE(xi_ops)->grant_map(ops, n);
+	int err = READ_ONCE(xi_ops)->grant_map(ops, n);
+	unsigned int i;
+
+	for (i = 0; !err && i < n; i++)
+		if (ops[i].status == XI_GNTST_OKAY)
+			atomic_long_inc(&xi_live.grants);
+	return err;
 }
 EXPORT_SYMBOL_GPL(xi_grant_map);
 
 int xi_grant_unmap(struct xi_map_op *ops, unsigned int n)
 {
+	atomic_long_sub(n, &xi_live.grants);
 	return READ_ONCE(xi_ops)->grant_unmap(ops, n);
 }
 EXPORT_SYMBOL_GPL(xi_grant_unmap);
@@ -333,26 +361,36 @@ EXPORT_SYMBOL_GPL(xi_grant_copy);
 
 int xi_ring_map(struct xi_xendev *dev, const xi_gref_t *grefs, unsigned int n, void **addr)
 {
-	return READ_ONCE(xi_ops)->ring_map(dev, grefs, n, addr);
+	int err = READ_ONCE(xi_ops)->ring_map(dev, grefs, n, addr);
+
+	if (!err)
+		atomic_long_inc(&xi_live.rings);
+	return err;
 }
 EXPORT_SYMBOL_GPL(xi_ring_map);
 
 void xi_ring_unmap(struct xi_xendev *dev, void *addr)
 {
 	READ_ONCE(xi_ops)->ring_unmap(dev, addr);
+	atomic_long_dec(&xi_live.rings);
 }
 EXPORT_SYMBOL_GPL(xi_ring_unmap);
 
 int xi_evtchn_bind(struct xi_xendev *dev, unsigned int port, xi_event_fn fn, void *arg,
 		   const char *name, struct xi_evtchn **out)
 {
-	return READ_ONCE(xi_ops)->evtchn_bind(dev, port, fn, arg, name, out);
+	int err = READ_ONCE(xi_ops)->evtchn_bind(dev, port, fn, arg, name, out);
+
+	if (!err)
+		atomic_long_inc(&xi_live.evtchns);
+	return err;
 }
 EXPORT_SYMBOL_GPL(xi_evtchn_bind);
 
 void xi_evtchn_unbind(struct xi_evtchn *ch)
 {
 	READ_ONCE(xi_ops)->evtchn_unbind(ch);
+	atomic_long_dec(&xi_live.evtchns);
 }
 EXPORT_SYMBOL_GPL(xi_evtchn_unbind);
 
@@ -449,6 +487,7 @@ struct xi_work *xi_work_create(xi_work_fn fn, void *arg)
 	INIT_WORK(&w->work, xi_work_run);
 	w->fn = fn;
 	w->arg = arg;
+	atomic_long_inc(&xi_live.works);
 	return w;
 }
 EXPORT_SYMBOL_GPL(xi_work_create);
@@ -468,6 +507,7 @@ EXPORT_SYMBOL_GPL(xi_work_cancel_sync);
 void xi_work_destroy(struct xi_work *w)
 {
 	kfree(w);
+	atomic_long_dec(&xi_live.works);
 }
 EXPORT_SYMBOL_GPL(xi_work_destroy);
 
@@ -543,13 +583,28 @@ void xi_assert_failed(const char *expr, const char *file, int line)
 }
 EXPORT_SYMBOL_GPL(xi_assert_failed);
 
+static int xi_live_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "grants %ld\nframes %ld\nrings %ld\nevtchns %ld\nworks %ld\n",
+		   atomic_long_read(&xi_live.grants), atomic_long_read(&xi_live.frames),
+		   atomic_long_read(&xi_live.rings), atomic_long_read(&xi_live.evtchns),
+		   atomic_long_read(&xi_live.works));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(xi_live);
+
 int xi_platform_init(void)
 {
 	xi_wq = alloc_workqueue("xenidc", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	return xi_wq ? 0 : -ENOMEM;
+	if (!xi_wq)
+		return -ENOMEM;
+	xi_debugfs = debugfs_create_dir("xenidc", NULL);
+	debugfs_create_file("live", 0444, xi_debugfs, NULL, &xi_live_fops);
+	return 0;
 }
 
 void xi_platform_exit(void)
 {
+	debugfs_remove_recursive(xi_debugfs);
 	destroy_workqueue(xi_wq);
 }

@@ -9,11 +9,23 @@ G='. /lab/g.sh;'
 attach() { timeout 60 xl block-attach $GUEST "$1"; }
 detach() { timeout 60 xl block-detach $GUEST "$1"; }
 vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
+vbd_stats_counted() {
+	local d=$(ls -d /sys/bus/xen-backend/devices/vbd-* | head -1)
+	echo "  $d/statistics: rd_req $(cat $d/statistics/rd_req) wr_req $(cat $d/statistics/wr_req) f_req $(cat $d/statistics/f_req) rd_sect $(cat $d/statistics/rd_sect) wr_sect $(cat $d/statistics/wr_sect) oo_req $(cat $d/statistics/oo_req)"
+	[ "$(cat $d/statistics/rd_req)" -gt 0 ] && [ "$(cat $d/statistics/wr_sect)" -gt 0 ] &&
+		[ "$(cat $d/statistics/f_req)" -gt 0 ]
+}
+# blkback2's core: nothing mapped, bound or queued once the guest is gone.
+xenidc_nothing_live() {
+	[ "$BACKEND" = blkback2 ] || return 0
+	cat /sys/kernel/debug/xenidc/live
+	! grep -qv ' 0$' /sys/kernel/debug/xenidc/live
+}
 no_vbds() { [ "$(vbd_count)" = 0 ]; }
 
 # ---- setup: the backend and the disks it will serve ----
 check "load $BACKEND" load_backend
-modprobe null_blk nr_devices=2 gb=1 memory_backed=1
+modprobe null_blk nr_devices=2 gb=1 memory_backed=1 cache_size=64 # a write cache: flushes mean something
 modprobe dm-mod
 modprobe loop
 # 1 MiB that reads and writes, then 1 MiB where every I/O fails (no udev
@@ -25,8 +37,8 @@ LOOP=$(losetup -f --show /tmp/resize.img)
 [ -b /dev/mapper/bad ] && [ -b "$LOOP" ] || fail "lab setup: dm and loop devices" "$(ls /dev/mapper; echo loop=$LOOP)"
 check "guest boots" guest_start
 
-# ---- attach and detach, three times ----
-for i in 1 2 3; do
+# ---- attach and detach, ten times ----
+for i in $(seq 10); do
 	check "attach #$i: xl block-attach" attach phy:/dev/nullb0,xvdb,w
 	check "attach #$i: the guest sees xvdb and reads it" g 60 "$G wait_blk xvdb && dd if=/dev/xvdb of=/dev/null bs=1M count=4 iflag=direct"
 	check "attach #$i: xl block-detach" detach xvdb
@@ -44,6 +56,7 @@ check "fio random read/write mix at QD64, verified" g 600 "$G fio_verify /dev/xv
 echo "  $GOUT"
 check "ext4: a 32 MiB file's sha256 survives a remount" g 600 "$G ext4_roundtrip /dev/xvdb"
 echo "  $GOUT"
+check "per-vbd statistics in sysfs count the I/O (xen-blkback's names)" vbd_stats_counted
 check "detach the fio disk" detach xvdb
 
 # ---- read-only vbd ----
@@ -86,6 +99,7 @@ g 30 "(fio --name=bg --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=rand
 sleep 3
 check "xl destroy with fio running" timeout 60 xl destroy $GUEST
 check "the backend devices are cleaned up" wait_for 30 sh -c "! xenstore-exists /local/domain/0/backend/vbd/1"
+check "nothing left mapped, bound or queued (grants, frames, rings, event channels, work)" wait_for 10 xenidc_nothing_live
 check "every module unloads after the guest died" unload_backend
 
 # ---- nothing went wrong in dom0 ----
