@@ -6,18 +6,39 @@
 #   make lab        boot Xen + dom0 + a guest in QEMU and use the backends
 #   make check      every test layer; ends with "N passed, N failed, N skipped"
 #   make modules    build against KDIR (default: the running kernel's headers)
+#   make install    modules into /lib/modules/KVER/extra; make uninstall
+#   make dkms       register with DKMS (rebuilt for each new kernel)
 #   make deps       install the Debian packages all of the above need
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 20)
 
 KVER ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) /usr/src/linux-headers-6.12.117+deb12-amd64)
 
-.PHONY: all modules deps check lab fuzz bench clean help
+.PHONY: all modules install uninstall dkms deps check lab fuzz bench clean help
+
+MODULES := xenidc xenbus_lite blkback2 usbback
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 
 all: modules
 
 modules:
 	scripts/build-modules.sh $(KDIR) $(CURDIR)
+
+# Into /lib/modules/$(KVER)/extra (INSTALL_MOD_PATH=<root> for another root).
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
+
+uninstall:
+	rm -rf $(foreach m,$(MODULES),$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/$(m))
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
+
+# Registers this tree with DKMS, which rebuilds it for new kernels.
+dkms:
+	scripts/dkms-source.sh /usr/src/xenidc-$(DKMS_VERSION)
+	dkms add -m xenidc -v $(DKMS_VERSION)
+	dkms build -m xenidc -v $(DKMS_VERSION) -k $(KVER)
+	dkms install -m xenidc -v $(DKMS_VERSION) -k $(KVER)
 
 deps:
 	@scripts/deps.sh

@@ -85,13 +85,10 @@ void bb2_plugged(void (*fn)(void *arg), void *arg);
 void bb2_io_done(void *cookie, int err);
 const void *bb2_xenbus_driver(void); /* const xenidc::xb::Driver * */
 
-/* Per-vbd statistics in sysfs, named as xen-blkback names them. */
+/* Per-vbd counters (statistics/ in sysfs, named in xenbus.cpp). */
 enum bb2_stat { BB2_OO_REQ, BB2_RD_REQ, BB2_WR_REQ, BB2_F_REQ, BB2_DS_REQ,
 		BB2_RD_SECT, BB2_WR_SECT, BB2_ERRORS, BB2_NR_STATS };
-uint64_t bb2_stat(const void *vbd, enum bb2_stat s);
-struct bb2_sysfs;
-struct bb2_sysfs *bb2_sysfs_add(struct xi_xbdev *dev, const void *vbd);
-void bb2_sysfs_remove(struct bb2_sysfs *s);
+
 
 #ifdef __cplusplus
 }

@@ -120,7 +120,7 @@ private:
 
 class Vbd {
 public:
-	explicit Vbd(xb::Device &dev);
+	explicit Vbd(xb::Device &dev) : dev_(dev) {}
 
 	// From the xenbus glue (xenbus.cpp), serialised by xenbus_lite.
 	Status Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled);
@@ -146,7 +146,6 @@ private:
 	xb::Device &dev_;
 	bb2_backing *backing_ = nullptr;
 	bb2_info info_{};
-	bb2_sysfs *sysfs_ = nullptr;
 	bool discard_enabled_ = true;
 	Ring *rings_[xb::kMaxQueues] = {};
 	uint32_t nrings_ = 0;

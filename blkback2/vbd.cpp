@@ -5,11 +5,6 @@
 
 namespace blkback2 {
 
-Vbd::Vbd(xb::Device &dev) : dev_(dev)
-{
-	sysfs_ = bb2_sysfs_add(dev.xbdev(), this);
-}
-
 Status Vbd::Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled)
 {
 	int rc = bb2_backing_open(major, minor, readonly, &backing_);
@@ -78,7 +73,6 @@ Vbd::~Vbd()
 	Disconnect();
 	if (backing_)
 		bb2_backing_close(backing_);
-	bb2_sysfs_remove(sysfs_);
 }
 
 // The backing device changed size: tell a connected frontend (it re-reads
@@ -114,8 +108,3 @@ void Vbd::Withdraw(const char *feature)
 }
 
 } // namespace blkback2
-
-extern "C" uint64_t bb2_stat(const void *vbd, enum bb2_stat s)
-{
-	return static_cast<const blkback2::Vbd *>(vbd)->stat(s);
-}

@@ -43,6 +43,10 @@ constexpr xb::Key kKeys[] = {
 		.Optional(0),
 };
 constexpr const char *kWatch[] = {"physical-device"};
+// Named and ordered as xen-blkback names them (enum bb2_stat), plus errors.
+constexpr const char *kStats[] = {"oo_req", "rd_req",  "wr_req",  "f_req",
+				  "ds_req", "rd_sect", "wr_sect", "errors"};
+static_assert(ktl::ArraySize(kStats) == BB2_NR_STATS);
 
 const VbdConfig &Cfg(const void *c) { return *static_cast<const VbdConfig *>(c); }
 Vbd &V(void *ctx) { return *static_cast<Vbd *>(ctx); }
@@ -87,6 +91,7 @@ const xb::Driver kVbdDriver = {
 	.queues_offset = XB_AT(VbdConfig, queues),
 	.queue_stride = sizeof(Queue),
 	.config_size = sizeof(VbdConfig),
+	.stats = kStats,
 	.ops = {
 		.probe = [](xb::Device &d) -> void * { return ktl::New<Vbd>(d); },
 		.advertise = Advertise,
@@ -96,6 +101,7 @@ const xb::Driver kVbdDriver = {
 		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
 		.changed = nullptr, // a new physical-device is ignored, as in xen-blkback
 		.remove = [](void *ctx) { ktl::Delete(&V(ctx)); },
+		.stat = [](void *ctx, unsigned i) { return V(ctx).stat(Stat(i)); },
 	},
 };
 

@@ -5,10 +5,12 @@
 # name. Idempotent; silent when everything is there. Run as root.
 set -eu
 
-# Kernel trees the modules are built against (README: supported kernels).
+# Kernel trees the modules are built against (README: supported kernels),
+# and one installed kernel for the DKMS test.
 KERNELS="linux-headers-6.1.0-56-amd64 linux-headers-6.12.117+deb12-amd64"
 PKGS="
 	$KERNELS
+	linux-image-6.12.117+deb12-amd64
 	linux-source-6.12
 	make gcc g++ bc bison flex libelf-dev libssl-dev dwarves xz-utils kmod cpio
 	ccache rsync python3 perl

@@ -72,11 +72,12 @@ void Vusb::PutSlot(Request *r)
 
 bool Vusb::Handle(const usbif::UrbRequest &req)
 {
-	requests_.Add();
 	if (usbif::PipeUnlink(req.pipe)) {
+		stats_[kUnlinks].Add();
 		Unlink(req);
 		return true;
 	}
+	stats_[kUrbs].Add();
 	Request *r = TakeSlot();
 	if (!r)
 		return false;
@@ -100,6 +101,8 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 	Drop();
 	if (stalled)
 		return false; // no staging buffer or frame free: offered again
+	if (st != usbif::kStatusOk)
+		stats_[kRejected].Add();
 	Answer(req.id, st);
 	return true;
 }
@@ -341,6 +344,9 @@ void Vusb::FinishCompleted()
 		ub_dev_put(r->dev);
 		if (r->mapping.mapped())
 			finishing_[n++] = &r->mapping;
+		if (r->status)
+			stats_[kFailed].Add();
+		stats_[r->in ? kBytesIn : kBytesOut].Add(r->in ? r->actual : r->length);
 	}
 	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
 	bool notify = urb_.RespondBatch([&](auto put) {

@@ -186,6 +186,7 @@ void Vusb::SendPortEvents()
 			ev[sent].id = credit.id;
 			if (conn_.Respond(ev[sent]))
 				events().Notify();
+			stats_[kPortEvents].Add();
 			sent++;
 			return true;
 		},

@@ -33,6 +33,9 @@ constexpr unsigned kMaxTransfer = usbif::kMaxSegments * XI_PAGE_SIZE;
 
 class Vusb;
 
+// Per-controller counters (statistics/ in sysfs; names in xenbus.cpp).
+enum Stat { kUrbs, kUnlinks, kRejected, kFailed, kPortEvents, kBytesIn, kBytesOut, kNumStats };
+
 struct Request : BackendRequest { // next: the free or completed list
 	Vusb *vusb;
 	uint16_t id;
@@ -81,7 +84,7 @@ public:
 
 	void Finished(Request *r); // the host completed r's URB; any context
 
-	uint64_t stat_requests() const { return requests_.Get(); }
+	uint64_t stat(unsigned i) const { return i < kNumStats ? stats_[i].Get() : 0; }
 
 private:
 	static void Pass(BackendDevice *self);
@@ -120,7 +123,7 @@ private:
 	Request slots_[kUrbRingSize];
 	Request *free_ = nullptr;
 	Mapping *finishing_[kUrbRingSize];
-	ktl::Counter requests_;
+	ktl::Counter stats_[kNumStats];
 };
 
 } // namespace usbback

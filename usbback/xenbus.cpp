@@ -25,6 +25,9 @@ constexpr xb::Key kKeys[] = {
 };
 // port/<n> holds the bus id of the device the toolstack assigned.
 constexpr const char *kWatch[] = {"port"};
+constexpr const char *kStats[] = {"urbs",	 "unlinks",  "rejected", "failed",
+				  "port_events", "bytes_in", "bytes_out"};
+static_assert(ktl::ArraySize(kStats) == kNumStats);
 
 const VusbConfig &Cfg(const void *c) { return *static_cast<const VusbConfig *>(c); }
 Vusb &V(void *ctx) { return *static_cast<Vusb *>(ctx); }
@@ -40,6 +43,7 @@ const xb::Driver kVusbDriver = {
 	.queues_offset = 0,
 	.queue_stride = 0,
 	.config_size = sizeof(VusbConfig),
+	.stats = kStats,
 	.ops = {
 		.probe = [](xb::Device &d) -> void * { return ktl::New<Vusb>(d); },
 		.advertise = nullptr,
@@ -54,6 +58,7 @@ const xb::Driver kVusbDriver = {
 		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
 		.changed = [](void *ctx, const char *) { V(ctx).PortsChanged(); },
 		.remove = [](void *ctx) { ktl::Delete(&V(ctx)); },
+		.stat = [](void *ctx, unsigned i) { return V(ctx).stat(i); },
 	},
 };
 

@@ -20,6 +20,12 @@ unsigned int xbl_driver_nwatch(const void *driver) { return (unsigned)Drv(driver
 
 const char *xbl_driver_watch(const void *driver, unsigned int i) { return Drv(driver).watch[i]; }
 
+unsigned int xbl_driver_nstats(const void *driver) { return (unsigned)Drv(driver).stats.size(); }
+
+const char *xbl_driver_stat_name(const void *driver, unsigned int i) { return Drv(driver).stats[i]; }
+
+uint64_t xbl_stat(void *device, unsigned int i) { return Dev(device)->Stat(i); }
+
 int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device)
 {
 	Device *d = nullptr;

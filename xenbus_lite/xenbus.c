@@ -7,9 +7,11 @@
  */
 #define pr_fmt(fmt) "xenbus_lite: " fmt
 
+#include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <xen/xen.h>
 #include <xen/xenbus.h>
 
@@ -28,8 +30,17 @@ struct xbl_watch {
 	struct xbl_dev *owner;
 };
 
+/* statistics/<name> of one device: the driver's counters, read-only. */
+struct xbl_stats {
+	struct kobject kobj;
+	void *device;
+	unsigned int n;
+	struct kobj_attribute attr[];
+};
+
 struct xbl_dev {
 	void *device; /* xenidc::xb::Device * */
+	struct xbl_stats *stats;
 	unsigned int nwatch;
 	struct xbl_watch watch[XBL_MAX_WATCHES];
 };
@@ -128,6 +139,63 @@ const char *xi_xs_nodename(struct xi_xbdev *dev)
 }
 EXPORT_SYMBOL_GPL(xi_xs_nodename);
 
+/* ---- statistics ---- */
+
+static ssize_t xbl_stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct xbl_stats *s = container_of(kobj, struct xbl_stats, kobj);
+
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)xbl_stat(s->device, attr - s->attr));
+}
+
+static void xbl_stats_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct xbl_stats, kobj));
+}
+
+static const struct kobj_type xbl_stats_ktype = {
+	.release = xbl_stats_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+};
+
+/* Statistics are worth a message when they fail, not a failed device. */
+static struct xbl_stats *xbl_stats_add(struct xenbus_device *dev, const void *driver,
+				       void *device)
+{
+	unsigned int i, n = xbl_driver_nstats(driver);
+	struct xbl_stats *s;
+
+	if (!n)
+		return NULL;
+	s = kzalloc(struct_size(s, attr, n), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	s->device = device;
+	if (kobject_init_and_add(&s->kobj, &xbl_stats_ktype, &dev->dev.kobj, "statistics"))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sysfs_attr_init(&s->attr[i].attr);
+		s->attr[i].attr.name = xbl_driver_stat_name(driver, i);
+		s->attr[i].attr.mode = 0444;
+		s->attr[i].show = xbl_stat_show;
+		if (sysfs_create_file(&s->kobj, &s->attr[i].attr))
+			goto fail;
+	}
+	return s;
+fail:
+	dev_warn(&dev->dev, "no statistics in sysfs\n");
+	kobject_put(&s->kobj);
+	return NULL;
+}
+
+static void xbl_stats_remove(struct xbl_stats *s)
+{
+	if (!s)
+		return;
+	kobject_del(&s->kobj); /* waits for readers */
+	kobject_put(&s->kobj);
+}
+
 /* ---- the xenbus driver ---- */
 
 static void xbl_watch_fired(struct xenbus_watch *w, const char *path, const char *token)
@@ -166,6 +234,7 @@ static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_i
 		return err;
 	}
 	dev_set_drvdata(&dev->dev, xd);
+	xd->stats = xbl_stats_add(dev, reg->driver, xd->device);
 	for (i = 0; i < n; i++) {
 		struct xbl_watch *xw = &xd->watch[i];
 
@@ -180,6 +249,7 @@ static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_i
 
 out_unwatch:
 	xbl_unwatch(xd);
+	xbl_stats_remove(xd->stats);
 	xbl_remove(xd->device);
 	dev_set_drvdata(&dev->dev, NULL);
 	kfree(xd);
@@ -198,6 +268,7 @@ static void xbl_dev_remove(struct xenbus_device *dev)
 	struct xbl_dev *xd = dev_get_drvdata(&dev->dev);
 
 	xbl_unwatch(xd);
+	xbl_stats_remove(xd->stats);
 	xbl_remove(xd->device);
 	dev_set_drvdata(&dev->dev, NULL);
 	kfree(xd);

@@ -159,6 +159,8 @@ struct Ops {
 	// A watched backend key changed after configure (may be nullptr).
 	void (*changed)(void *ctx, const char *path);
 	void (*remove)(void *ctx);
+	// Counter i of Driver::stats (may be nullptr if there are none).
+	uint64_t (*stat)(void *ctx, unsigned i);
 };
 
 struct Driver {
@@ -173,6 +175,8 @@ struct Driver {
 	uint16_t queues_offset;
 	uint16_t queue_stride;
 	uint32_t config_size;
+	// Per-device counters, shown in sysfs as statistics/<name>.
+	ktl::Span<const char *const> stats;
 	Ops ops;
 };
 
@@ -212,6 +216,7 @@ public:
 	void BackendChanged(const char *path);
 	void FrontendChanged(State s);
 	void Remove();
+	uint64_t Stat(unsigned i) { return drv_.ops.stat ? drv_.ops.stat(ctx_, i) : 0; }
 
 	template <class Fn> Status Transaction(Fn &&fn)
 	{

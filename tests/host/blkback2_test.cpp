@@ -163,6 +163,7 @@ public:
 
 	sim::XbDev &dev() { return dev_; }
 	sim::FrontRing<P> &ring(unsigned q = 0) { return *rings_[q]; }
+	uint64_t Stat(unsigned i) { return xbl_stat(device_, i); }
 	std::string Back(const char *k) { return xs_.Get(dev_.Back(k)); }
 
 private:
@@ -725,4 +726,24 @@ TEST_F(Blkback2Test, ReconnectAfterFrontendRestart)
 	f.Connect();
 	EXPECT_EQ(f.dev().state, 4);
 	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 7}}), 1), blkif::kRspOkay);
+}
+
+TEST_F(Blkback2Test, StatisticsCountRequestsAndSectors)
+{
+	auto &f = Front();
+	f.Attach();
+	ASSERT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}, {G(f), 0, 3}})), blkif::kRspOkay);
+	ASSERT_EQ(f.Do(f.Rw(2, blkif::kOpWrite, 0, {{G(f, true), 0, 7}})), blkif::kRspOkay);
+	ASSERT_EQ(f.Do(f.Rw(3, blkif::kOpFlushDiskcache, 0, {})), blkif::kRspOkay);
+	ASSERT_EQ(f.Do(f.Discard(4, 0, 8)), blkif::kRspOkay);
+	disk_.inject = [](const sim::Bio &, size_t) { return -5; };
+	ASSERT_EQ(f.Do(f.Rw(5, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspError);
+	EXPECT_EQ(f.Stat(BB2_RD_REQ), 2u);
+	EXPECT_EQ(f.Stat(BB2_RD_SECT), 12u + 8u);
+	EXPECT_EQ(f.Stat(BB2_WR_REQ), 1u);
+	EXPECT_EQ(f.Stat(BB2_WR_SECT), 8u);
+	EXPECT_EQ(f.Stat(BB2_F_REQ), 1u);
+	EXPECT_EQ(f.Stat(BB2_DS_REQ), 1u);
+	EXPECT_EQ(f.Stat(BB2_ERRORS), 1u);
+	EXPECT_EQ(f.Stat(BB2_OO_REQ), 0u);
 }

@@ -144,6 +144,7 @@ public:
 
 	sim::XbDev &dev() { return dev_; }
 	sim::FrontRing<UrbProto> &urb() { return *urb_; }
+	uint64_t Stat(unsigned i) { return xbl_stat(device_, i); }
 
 private:
 	sim::Sim &s_;
@@ -680,4 +681,20 @@ TEST_F(UsbbackTest, InIntoABadGrantIsAnError)
 	EXPECT_EQ(f.At(ro, 0)[0], 0) << "nothing reached the read-only page";
 	EXPECT_EQ(sim_.counters().mappings, 0);
 	EXPECT_EQ(Stick().refs, 1);
+}
+
+TEST_F(UsbbackTest, StatisticsCountTheTraffic)
+{
+	auto &f = Ready(); // SET_ADDRESS: one urb, answered here
+	Stick().in_data.assign(100, 1);
+	auto in = f.Alloc(512, false);
+	EXPECT_EQ(f.Do(f.Req(20, Pipe(2, kBulk, true, 5, 1), &in, 512)).status, kStatusOk);
+	auto out = f.Alloc(300, true);
+	EXPECT_EQ(f.Do(f.Req(21, Pipe(2, kBulk, false, 5, 2), &out, 300)).status, kStatusOk);
+	EXPECT_EQ(f.Do(f.Req(22, Pipe(2, kBulk, true, 9, 1), &in, 512)).status, kStatusNoDev);
+	EXPECT_EQ(f.Stat(0), 4u) << "urbs";
+	EXPECT_EQ(f.Stat(2), 1u) << "rejected";
+	EXPECT_EQ(f.Stat(4), 1u) << "port events";
+	EXPECT_EQ(f.Stat(5), 100u) << "bytes in";
+	EXPECT_EQ(f.Stat(6), 300u) << "bytes out";
 }

@@ -137,18 +137,4 @@ void bb2_plugged(void (*fn)(void *arg), void *arg)
 	fn(arg);
 }
 
-struct bb2_sysfs {
-	int dummy;
-};
-
-struct bb2_sysfs *bb2_sysfs_add(struct xi_xbdev *, const void *)
-{
-	return new bb2_sysfs{0};
-}
-
-void bb2_sysfs_remove(struct bb2_sysfs *s)
-{
-	delete s;
-}
-
 } // extern "C"
