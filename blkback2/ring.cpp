@@ -15,7 +15,8 @@ constexpr uint64_t kMaxDiscardSectors = 1ull << 22;
 
 static_assert(sizeof(SgElement) == sizeof(bb2_vec) &&
 		      __builtin_offsetof(SgElement, page) == __builtin_offsetof(bb2_vec, page) &&
-		      __builtin_offsetof(SgElement, offset) == __builtin_offsetof(bb2_vec, offset) &&
+		      __builtin_offsetof(SgElement, offset) ==
+			      __builtin_offsetof(bb2_vec, offset) &&
 		      __builtin_offsetof(SgElement, length) == __builtin_offsetof(bb2_vec, len),
 	      "a mapped SG list is passed to bb2_submit as is");
 
@@ -42,7 +43,7 @@ Status Ring::Open(const Config &c)
 {
 	abi_ = c.abi;
 	size_t entry = abi_ == blkif::Abi::kX86_32 ? BackRing<blkif::ProtoX86_32>::kEntrySize
-						  : BackRing<blkif::ProtoX86_64>::kEntrySize;
+						   : BackRing<blkif::ProtoX86_64>::kEntrySize;
 	entries_ = RingEntries(c.nr_pages * XI_PAGE_SIZE, entry);
 	max_segs_ = ktl::Max(bb2_limits.max_indirect_segments, blkif::kMaxSegments);
 	size_t n = (size_t)entries_ * max_segs_;
@@ -78,7 +79,9 @@ Status Ring::Open(const Config &c)
 
 	xi_xendev *x = vbd_->device().xendev();
 	Status s = Status::Ok();
-	WithRing([&](auto &ring) { s = ring.Map(x, ktl::Span<const GrantRef>(c.refs, c.nr_pages)); });
+	WithRing([&](auto &ring) {
+		s = ring.Map(x, ktl::Span<const GrantRef>(c.refs, c.nr_pages));
+	});
 	if (s.ok())
 		s = Start(x, c.evtchn, "blkback2", &Ring::Pass);
 	if (!s.ok())
@@ -140,8 +143,9 @@ void Ring::Consume()
 	WithRing([this](auto &ring) {
 		unsigned n;
 		events().BeginPass();
-		Outcome o = ring.Consume(bb2_limits.batch,
-					 [this](const blkif::Request &r) { return Handle(r); }, &n);
+		Outcome o = ring.Consume(
+			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); },
+			&n);
 		events().EndPass(o, n);
 		if (o == Outcome::kBroken) {
 			broken_ = true;
@@ -163,16 +167,19 @@ bool Ring::Handle(const blkif::Request &r)
 	}
 	int16_t st = Prepare(r, q);
 	if (st != blkif::kRspOkay) {
+		XI_DEBUG("%s: request %llu op %u rejected (%d)", vbd_->device().nodename(),
+			 (unsigned long long)q->id, r.operation, st);
 		Answer(q, st);
 		PutSlot(q);
 		Drop();
 		return true;
 	}
 	if (q->nseg) {
-		Direction dir = q->kind == Kind::kRead ? Direction::kFromDevice : Direction::kToDevice;
-		Status s = pool_->Map(SgRbr{vbd_->device().otherend(),
-					    ktl::Span<const Rbr>(q->seg, q->nseg)},
-				      dir, &q->mapping);
+		Direction dir = q->kind == Kind::kRead ? Direction::kFromDevice
+						       : Direction::kToDevice;
+		Status s = pool_->Map(
+			SgRbr{vbd_->device().otherend(), ktl::Span<const Rbr>(q->seg, q->nseg)},
+			dir, &q->mapping);
 		// The pool is full: wait for completions, unless nothing is in
 		// flight to give frames back (then this request can never fit).
 		if (s.code() == -err::kAgain && in_flight() > 1) {
@@ -309,6 +316,9 @@ void Ring::Submit(Request *q)
 {
 	bb2_backing *b = vbd_->backing();
 
+	XI_DEBUG("%s: request %llu op %u sector %llu+%u, %u segments", vbd_->device().nodename(),
+		 (unsigned long long)q->id, q->op, (unsigned long long)q->sector,
+		 (unsigned)q->nr_sectors, q->nseg);
 	switch (q->kind) {
 	case Kind::kRead:
 		vbd_->Count(kRdReq);
@@ -413,6 +423,8 @@ void Ring::FinishCompleted()
 		return;
 	for (Request *q = fifo; q; q = static_cast<Request *>(q->next)) {
 		q->status = ResponseStatus(q); // may write xenstore: not under a lock
+		XI_DEBUG("%s: request %llu answered %d (%d)", vbd_->device().nodename(),
+			 (unsigned long long)q->id, q->status, q->error.Load());
 		if (q->mapping.mapped())
 			finishing_[n++] = &q->mapping;
 	}

@@ -16,8 +16,7 @@ Status Vbd::Configure(uint32_t major, uint32_t minor, bool readonly, bool discar
 	discard_enabled_ = discard_enabled;
 	bb2_backing_watch_size(backing_, &Vbd::Resized, this);
 	xi_log(XI_LOG_INFO, "%s: backed by %u:%u%s, %llu sectors", dev_.nodename(), major, minor,
-	       readonly ? " (read-only)" : "",
-	       (unsigned long long)bb2_backing_sectors(backing_));
+	       readonly ? " (read-only)" : "", (unsigned long long)bb2_backing_sectors(backing_));
 	return Status::Ok();
 }
 

@@ -48,8 +48,14 @@ constexpr const char *kStats[] = {"oo_req", "rd_req",  "wr_req",  "f_req",
 				  "ds_req", "rd_sect", "wr_sect", "errors"};
 static_assert(ktl::ArraySize(kStats) == BB2_NR_STATS);
 
-const VbdConfig &Cfg(const void *c) { return *static_cast<const VbdConfig *>(c); }
-Vbd &V(void *ctx) { return *static_cast<Vbd *>(ctx); }
+const VbdConfig &Cfg(const void *c)
+{
+	return *static_cast<const VbdConfig *>(c);
+}
+Vbd &V(void *ctx)
+{
+	return *static_cast<Vbd *>(ctx);
+}
 
 Status Advertise(void *, xb::Writer &w)
 {

@@ -26,7 +26,10 @@ static_assert(sizeof(ub_sg) == sizeof(SgElement) &&
 		      __builtin_offsetof(ub_sg, length) == __builtin_offsetof(SgElement, length),
 	      "a mapped SG list is handed to the host as is");
 
-uint16_t Le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+uint16_t Le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 
 // A host result as one of the seven statuses xen-hcd knows; it turns any
 // other value into -ESHUTDOWN, "the device is gone".
@@ -39,7 +42,7 @@ int32_t UsbifStatus(int err)
 		return usbif::kStatusStall;
 	case -75: // EOVERFLOW
 		return usbif::kStatusBabble;
-	case -19: // ENODEV
+	case -19:  // ENODEV
 	case -108: // ESHUTDOWN
 		return usbif::kStatusNoDev;
 	case -22: // EINVAL
@@ -91,8 +94,11 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 		st = Route(req, r, &answered);
 	if (st == usbif::kStatusOk && !answered)
 		st = MapAndSubmit(req, r, &answered, &stalled);
-	if (st == usbif::kStatusOk && !answered && !stalled)
+	if (st == usbif::kStatusOk && !answered && !stalled) {
+		XI_DEBUG("%s: urb %u pipe %#x, %u bytes submitted", dev_.nodename(), req.id,
+			 req.pipe, r->length);
 		return true; // in flight; Finish answers
+	}
 	if (r->mapping.mapped())
 		pool_->Unmap(&r->mapping);
 	if (r->dev)
@@ -103,6 +109,8 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 		return false; // no staging buffer or frame free: offered again
 	if (st != usbif::kStatusOk)
 		stats_[kRejected].Add();
+	XI_DEBUG("%s: urb %u pipe %#x answered at once (%d)", dev_.nodename(), req.id, req.pipe,
+		 st);
 	Answer(req.id, st);
 	return true;
 }
@@ -231,8 +239,7 @@ int32_t Vusb::SpecialControl(const uint8_t s[8], ub_dev *dev, bool *handled)
 	return UsbifStatus(rc);
 }
 
-int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
-			   bool *stalled)
+int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered, bool *stalled)
 {
 	if (r->type == UB_CTRL) {
 		int32_t st = SpecialControl(req.u.ctrl, r->dev, answered);
@@ -272,7 +279,7 @@ int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answe
 		}
 	}
 	x.length = r->length;
-	x.interval = r->type == UB_INT ? req.u.intr.interval
+	x.interval = r->type == UB_INT	  ? req.u.intr.interval
 		     : r->type == UB_ISOC ? req.u.isoc.interval
 					  : 0;
 	x.npackets = r->npackets;
@@ -346,6 +353,8 @@ void Vusb::FinishCompleted()
 			finishing_[n++] = &r->mapping;
 		if (r->status)
 			stats_[kFailed].Add();
+		XI_DEBUG("%s: urb %u done (%d), %u bytes", dev_.nodename(), r->id, r->status,
+			 r->actual);
 		stats_[r->in ? kBytesIn : kBytesOut].Add(r->in ? r->actual : r->length);
 	}
 	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
@@ -366,8 +375,8 @@ void Vusb::FinishCompleted()
 
 } // namespace usbback
 
-extern "C" void ub_urb_done(void *cookie, int status, uint32_t actual_length,
-			    uint32_t error_count, uint32_t start_frame)
+extern "C" void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t error_count,
+			    uint32_t start_frame)
 {
 	auto *r = static_cast<usbback::Request *>(cookie);
 

@@ -50,8 +50,8 @@ struct Request : BackendRequest { // next: the free or completed list
 	uint32_t actual;
 	uint32_t error_count;
 	uint32_t start_frame;
-	uint32_t nbuf;	       // buffer segments
-	uint32_t niso_segs;    // iso descriptor segments after them
+	uint32_t nbuf;	    // buffer segments
+	uint32_t niso_segs; // iso descriptor segments after them
 	uint32_t npackets;
 	Rbr seg[usbif::kMaxSegments];
 	SgElement sg[usbif::kMaxSegments];
@@ -112,8 +112,8 @@ private:
 	uint32_t num_ports_ = 0;
 	uint32_t usb_ver_ = 2;
 	Port ports_[usbif::kMaxPorts + 1] = {}; // 1-based
-	uint8_t addr_[128] = {};		 // guest device address -> port
-	Mutex lock_;				 // ports_, addr_, connected_
+	uint8_t addr_[128] = {};		// guest device address -> port
+	Mutex lock_;				// ports_, addr_, connected_
 
 	MappedRing<usbif::UrbProto> urb_;
 	MappedRing<usbif::ConnProto> conn_;

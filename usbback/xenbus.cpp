@@ -29,8 +29,14 @@ constexpr const char *kStats[] = {"urbs",	 "unlinks",  "rejected", "failed",
 				  "port_events", "bytes_in", "bytes_out"};
 static_assert(ktl::ArraySize(kStats) == kNumStats);
 
-const VusbConfig &Cfg(const void *c) { return *static_cast<const VusbConfig *>(c); }
-Vusb &V(void *ctx) { return *static_cast<Vusb *>(ctx); }
+const VusbConfig &Cfg(const void *c)
+{
+	return *static_cast<const VusbConfig *>(c);
+}
+Vusb &V(void *ctx)
+{
+	return *static_cast<Vusb *>(ctx);
+}
 
 } // namespace
 
@@ -47,13 +53,15 @@ const xb::Driver kVusbDriver = {
 	.ops = {
 		.probe = [](xb::Device &d) -> void * { return ktl::New<Vusb>(d); },
 		.advertise = nullptr,
-		.configure = [](void *ctx, const void *c) {
-			return V(ctx).Configure(Cfg(c).num_ports, Cfg(c).usb_ver);
-		},
-		.connect = [](void *ctx, const void *c) {
-			return V(ctx).Connect(Cfg(c).urb_ring.refs[0], Cfg(c).conn_ring.refs[0],
-					      Cfg(c).evtchn);
-		},
+		.configure =
+			[](void *ctx, const void *c) {
+				return V(ctx).Configure(Cfg(c).num_ports, Cfg(c).usb_ver);
+			},
+		.connect =
+			[](void *ctx, const void *c) {
+				return V(ctx).Connect(Cfg(c).urb_ring.refs[0],
+						      Cfg(c).conn_ring.refs[0], Cfg(c).evtchn);
+			},
 		.publish = nullptr,
 		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
 		.changed = [](void *ctx, const char *) { V(ctx).PortsChanged(); },

@@ -8,23 +8,47 @@ using xenidc::xb::Device;
 using xenidc::xb::Driver;
 
 namespace {
-const Driver &Drv(const void *d) { return *static_cast<const Driver *>(d); }
-Device *Dev(void *d) { return static_cast<Device *>(d); }
+const Driver &Drv(const void *d)
+{
+	return *static_cast<const Driver *>(d);
+}
+Device *Dev(void *d)
+{
+	return static_cast<Device *>(d);
+}
 } // namespace
 
 extern "C" {
 
-const char *xbl_driver_type(const void *driver) { return Drv(driver).type; }
+const char *xbl_driver_type(const void *driver)
+{
+	return Drv(driver).type;
+}
 
-unsigned int xbl_driver_nwatch(const void *driver) { return (unsigned)Drv(driver).watch.size(); }
+unsigned int xbl_driver_nwatch(const void *driver)
+{
+	return (unsigned)Drv(driver).watch.size();
+}
 
-const char *xbl_driver_watch(const void *driver, unsigned int i) { return Drv(driver).watch[i]; }
+const char *xbl_driver_watch(const void *driver, unsigned int i)
+{
+	return Drv(driver).watch[i];
+}
 
-unsigned int xbl_driver_nstats(const void *driver) { return (unsigned)Drv(driver).stats.size(); }
+unsigned int xbl_driver_nstats(const void *driver)
+{
+	return (unsigned)Drv(driver).stats.size();
+}
 
-const char *xbl_driver_stat_name(const void *driver, unsigned int i) { return Drv(driver).stats[i]; }
+const char *xbl_driver_stat_name(const void *driver, unsigned int i)
+{
+	return Drv(driver).stats[i];
+}
 
-uint64_t xbl_stat(void *device, unsigned int i) { return Dev(device)->Stat(i); }
+uint64_t xbl_stat(void *device, unsigned int i)
+{
+	return Dev(device)->Stat(i);
+}
 
 int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device)
 {
@@ -34,13 +58,19 @@ int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device)
 	return s.code();
 }
 
-void xbl_backend_changed(void *device, const char *path) { Dev(device)->BackendChanged(path); }
+void xbl_backend_changed(void *device, const char *path)
+{
+	Dev(device)->BackendChanged(path);
+}
 
 void xbl_frontend_changed(void *device, int state)
 {
 	Dev(device)->FrontendChanged(xenidc::xb::State(state));
 }
 
-void xbl_remove(void *device) { Dev(device)->Remove(); }
+void xbl_remove(void *device)
+{
+	Dev(device)->Remove();
+}
 
 } // extern "C"

@@ -12,8 +12,8 @@ constexpr size_t kKeyMax = 64;
 
 const char *StateName(int s)
 {
-	static const char *const names[] = {"Unknown",	 "Initialising", "InitWait",
-					    "Initialised", "Connected",	 "Closing",
+	static const char *const names[] = {"Unknown",	   "Initialising",  "InitWait",
+					    "Initialised", "Connected",	    "Closing",
 					    "Closed",	   "Reconfiguring", "Reconfigured"};
 	return s >= 0 && s <= kReconfigured ? names[s] : "invalid";
 }
@@ -88,7 +88,8 @@ void Device::SwitchState(State s)
 {
 	int rc = xi_xs_switch_state(dev_, s);
 	if (rc)
-		xi_log(XI_LOG_WARN, "%s: switching to %s failed (%d)", nodename(), StateName(s), rc);
+		xi_log(XI_LOG_WARN, "%s: switching to %s failed (%d)", nodename(), StateName(s),
+		       rc);
 	state_.Store(s);
 }
 
@@ -178,7 +179,8 @@ Status Device::ReadKeys(Dir dir, uint8_t *config, const char **bad)
 			char prefix[16] = "";
 			if (k.per_queue && queues > 1)
 				xi_snprintf(prefix, sizeof(prefix), "queue-%u/", q);
-			XI_TRY(ReadKey(k, prefix, config + k.offset + q * drv_.queue_stride, config));
+			XI_TRY(ReadKey(k, prefix, config + k.offset + q * drv_.queue_stride,
+				       config));
 		}
 	}
 	return Status::Ok();
@@ -246,7 +248,8 @@ void Device::FrontendChanged(State fs)
 		switch (fs) {
 		case kInitialising:
 			if (state() == kClosed) {
-				xi_log(XI_LOG_INFO, "%s: frontend restarted, reconnecting", nodename());
+				xi_log(XI_LOG_INFO, "%s: frontend restarted, reconnecting",
+				       nodename());
 				failed_.Store(false);
 				SwitchState(kInitWait);
 			}

@@ -36,8 +36,9 @@ Status GrantCopy(const SgRbr &remote, void *local, size_t bytes, bool to_remote)
 			auto *p = static_cast<uint8_t *>(local) + pos + done;
 			size_t room = XI_PAGE_SIZE - ((uintptr_t)p & (XI_PAGE_SIZE - 1));
 			size_t chunk = ktl::Min(len - done, room);
-			ops[n++] = {remote.dom.value(), (uint8_t)to_remote, 1, r.gref.value(),
-				    (uint16_t)(r.offset + done), (uint16_t)chunk, p};
+			ops[n++] = {
+				remote.dom.value(),	     (uint8_t)to_remote, 1, r.gref.value(),
+				(uint16_t)(r.offset + done), (uint16_t)chunk,	 p};
 			if (n == kBatch) {
 				XI_TRY(Flush(ops, n));
 				n = 0;

@@ -190,8 +190,8 @@ Status RbrMapperPool::MapSg(const SgRbr &sg, Direction dir, Mapping *m)
 
 // Gives element `idx` a frame: a cache hit, a new cache entry, or a transient
 // mapping; the last two queue a map op. false: no frame left.
-bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache,
-			       uint32_t idx, MappedElem *e, uint32_t *nops, uint32_t *nunmap)
+bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache, uint32_t idx,
+			       MappedElem *e, uint32_t *nops, uint32_t *nunmap)
 {
 	int32_t c = use_cache ? CacheFind(r.gref) : -1;
 
@@ -213,7 +213,8 @@ bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_
 	ops_[*nops] = {dom.value(), ro, 1, r.gref.value(), 0, frames_[frame]};
 	op_slot_[*nops] = c >= 0 ? OpSlot{true, (uint32_t)c} : OpSlot{false, idx};
 	(*nops)++;
-	*e = c >= 0 ? MappedElem{(uint32_t)c, kNoHandle, true} : MappedElem{frame, kNoHandle, false};
+	*e = c >= 0 ? MappedElem{(uint32_t)c, kNoHandle, true}
+		    : MappedElem{frame, kNoHandle, false};
 	return true;
 }
 

@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "xenidc: " fmt
 
 #include <linux/debugfs.h>
+#include <linux/dynamic_debug.h>
 #include <linux/errno.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -520,14 +521,27 @@ static const char *const xi_levels[] = {
 	[XI_LOG_DEBUG] = KERN_DEBUG,
 };
 
+bool xi_debug_enabled(void)
+{
+#if defined(CONFIG_DYNAMIC_DEBUG) || \
+	(defined(CONFIG_DYNAMIC_DEBUG_CORE) && defined(DYNAMIC_DEBUG_MODULE))
+	/* One switch for every module's trace, named in the control file. */
+	DEFINE_DYNAMIC_DEBUG_METADATA(trace, "request lifecycle trace");
+
+	return DYNAMIC_DEBUG_BRANCH(trace);
+#else
+	return false;
+#endif
+}
+EXPORT_SYMBOL_GPL(xi_debug_enabled);
+
 static void xi_vlog(enum xi_log_level level, const char *fmt, va_list *args)
 {
 	struct va_format vaf = { .fmt = fmt, .va = args };
 
-	if (level == XI_LOG_DEBUG)
-		pr_debug("%pV\n", &vaf);
-	else
-		printk("%s" pr_fmt("%pV\n"), xi_levels[level], &vaf);
+	if (level == XI_LOG_DEBUG && !xi_debug_enabled())
+		return;
+	printk("%s" pr_fmt("%pV\n"), xi_levels[level], &vaf);
 }
 
 void xi_log(enum xi_log_level level, const char *fmt, ...)

@@ -13,14 +13,23 @@
 #if __has_include(<new>)
 #include <new>
 #else
-inline void *operator new(size_t, void *where) noexcept { return where; }
+inline void *operator new(size_t, void *where) noexcept
+{
+	return where;
+}
 #endif
 
 namespace ktl {
 
-template <class T> struct RemoveReference { using Type = T; };
-template <class T> struct RemoveReference<T &> { using Type = T; };
-template <class T> struct RemoveReference<T &&> { using Type = T; };
+template <class T> struct RemoveReference {
+	using Type = T;
+};
+template <class T> struct RemoveReference<T &> {
+	using Type = T;
+};
+template <class T> struct RemoveReference<T &&> {
+	using Type = T;
+};
 
 template <class T> constexpr typename RemoveReference<T>::Type &&Move(T &&v) noexcept
 {
@@ -32,8 +41,14 @@ template <class T> constexpr T &&Forward(typename RemoveReference<T>::Type &v) n
 	return static_cast<T &&>(v);
 }
 
-template <class T> constexpr const T &Min(const T &a, const T &b) { return b < a ? b : a; }
-template <class T> constexpr const T &Max(const T &a, const T &b) { return a < b ? b : a; }
+template <class T> constexpr const T &Min(const T &a, const T &b)
+{
+	return b < a ? b : a;
+}
+template <class T> constexpr const T &Max(const T &a, const T &b)
+{
+	return a < b ? b : a;
+}
 
 template <class T> constexpr void Swap(T &a, T &b)
 {
@@ -42,9 +57,15 @@ template <class T> constexpr void Swap(T &a, T &b)
 	b = Move(t);
 }
 
-template <class T, size_t N> constexpr size_t ArraySize(const T (&)[N]) { return N; }
+template <class T, size_t N> constexpr size_t ArraySize(const T (&)[N])
+{
+	return N;
+}
 
-constexpr bool IsPowerOf2(uint64_t v) { return v && !(v & (v - 1)); }
+constexpr bool IsPowerOf2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
 
 // Largest power of two <= v (v > 0).
 constexpr uint32_t RoundDownPow2(uint32_t v)
@@ -56,9 +77,18 @@ constexpr uint32_t RoundDownPow2(uint32_t v)
 }
 
 // Explicit builtins: -ffreestanding turns off the implicit ones.
-inline void MemCopy(void *dst, const void *src, size_t n) { __builtin_memcpy(dst, src, n); }
-inline void MemZero(void *dst, size_t n) { __builtin_memset(dst, 0, n); }
-inline int MemCompare(const void *a, const void *b, size_t n) { return __builtin_memcmp(a, b, n); }
+inline void MemCopy(void *dst, const void *src, size_t n)
+{
+	__builtin_memcpy(dst, src, n);
+}
+inline void MemZero(void *dst, size_t n)
+{
+	__builtin_memset(dst, 0, n);
+}
+inline int MemCompare(const void *a, const void *b, size_t n)
+{
+	return __builtin_memcmp(a, b, n);
+}
 
 // A view of a contiguous array it does not own.
 template <class T> class Span {
@@ -111,14 +141,32 @@ template <class T> void Delete(T *p)
 // The peer of a shared ring is another domain, so these order against other
 // CPUs whatever the kernel's SMP configuration (the kernel's virt_*mb()).
 
-inline void CompilerBarrier() { asm volatile("" ::: "memory"); }
-inline void VirtRmb() { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
-inline void VirtWmb() { __atomic_thread_fence(__ATOMIC_RELEASE); }
-inline void VirtMb() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+inline void CompilerBarrier()
+{
+	asm volatile("" ::: "memory");
+}
+inline void VirtRmb()
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
+inline void VirtWmb()
+{
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+inline void VirtMb()
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 
 // One load the compiler may not repeat or tear (READ_ONCE).
-template <class T> inline T ReadOnce(const T &v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
-template <class T> inline void WriteOnce(T &v, T x) { __atomic_store_n(&v, x, __ATOMIC_RELAXED); }
+template <class T> inline T ReadOnce(const T &v)
+{
+	return __atomic_load_n(&v, __ATOMIC_RELAXED);
+}
+template <class T> inline void WriteOnce(T &v, T x)
+{
+	__atomic_store_n(&v, x, __ATOMIC_RELAXED);
+}
 
 // A value shared between contexts, with explicit memory order.
 template <class T> class Atomic {
@@ -164,12 +212,12 @@ private:
 // Checks an invariant the code relies on. On failure it reports (a kernel
 // WARN, a test failure on the host) and evaluates to true so the caller can
 // fail the operation instead of continuing: never a crash.
-#define XI_WARN_ON(cond)                                                                 \
-	({                                                                               \
-		bool xi_warn_ = !!(cond);                                                \
-		if (__builtin_expect(xi_warn_, 0))                                       \
-			xi_assert_failed(#cond, __FILE__, __LINE__);                     \
-		xi_warn_;                                                                \
+#define XI_WARN_ON(cond)                                             \
+	({                                                           \
+		bool xi_warn_ = !!(cond);                            \
+		if (__builtin_expect(xi_warn_, 0))                   \
+			xi_assert_failed(#cond, __FILE__, __LINE__); \
+		xi_warn_;                                            \
 	})
 
 #endif // XENIDC_KTL_H

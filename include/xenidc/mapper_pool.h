@@ -68,7 +68,7 @@ private:
 	ktl::Span<MappedElem> elems_;
 	SgRbr rbr_;
 	Direction dir_ = Direction::kToDevice;
-	uint32_t count_ = 0; // mapped elements (SG mode)
+	uint32_t count_ = 0;   // mapped elements (SG mode)
 	int32_t staging_ = -1; // staging buffer index
 	void *buffer_ = nullptr;
 	size_t bytes_ = 0;
@@ -77,19 +77,19 @@ private:
 class RbrMapperPool {
 public:
 	struct Config {
-		uint32_t frames = 0;	     // grant-mappable frames (SG mode and cache)
-		uint32_t max_elems = 0;	     // most elements in one Map()
-		uint32_t persistent_max = 0; // cache capacity, <= frames
-		bool sg_capable = true;	     // Map() maps; else it stages
+		uint32_t frames = 0;	      // grant-mappable frames (SG mode and cache)
+		uint32_t max_elems = 0;	      // most elements in one Map()
+		uint32_t persistent_max = 0;  // cache capacity, <= frames
+		bool sg_capable = true;	      // Map() maps; else it stages
 		uint32_t staging_buffers = 0; // for staging: buffers ...
 		uint32_t staging_bytes = 0;   // ... of this many bytes each
 	};
 
 	struct Stats {
-		uint64_t maps;		 // grants mapped (hypercall ops)
-		uint64_t unmaps;	 // grants unmapped
-		uint64_t map_failures;	 // Map() calls failed by a bad grant
-		uint64_t exhausted;	 // Map() calls that got -EAGAIN
+		uint64_t maps;	       // grants mapped (hypercall ops)
+		uint64_t unmaps;       // grants unmapped
+		uint64_t map_failures; // Map() calls failed by a bad grant
+		uint64_t exhausted;    // Map() calls that got -EAGAIN
 		uint64_t persistent_hits;
 		uint64_t persistent_evictions;
 		uint64_t copied_bytes; // staging mode, both ways
@@ -158,9 +158,9 @@ private:
 	bool have_frames_ = false;
 	uint32_t *free_ = nullptr; // stack of free frame indexes
 	uint32_t nfree_ = 0;
-	xi_map_op *ops_ = nullptr;   // scratch, max_elems entries
-	OpSlot *op_slot_ = nullptr;  // what each op in ops_ maps for
-	xi_map_op *unmaps_ = nullptr;  // scratch for batched unmaps
+	xi_map_op *ops_ = nullptr;    // scratch, max_elems entries
+	OpSlot *op_slot_ = nullptr;   // what each op in ops_ maps for
+	xi_map_op *unmaps_ = nullptr; // scratch for batched unmaps
 	uint32_t unmaps_cap_ = 0;
 
 	void **staging_ = nullptr;

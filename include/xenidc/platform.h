@@ -155,6 +155,18 @@ void xi_log(enum xi_log_level level, const char *fmt, ...)
 void xi_log_ratelimited(enum xi_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The request-lifecycle trace: off by default, switched on at run time with
+ * dynamic debug ("module xenidc +p"). Callers test it before formatting so a
+ * disabled trace costs one call and a branch per request.
+ */
+bool xi_debug_enabled(void);
+#define XI_DEBUG(fmt, ...)                                            \
+	do {                                                          \
+		if (__builtin_expect(xi_debug_enabled(), 0))          \
+			xi_log(XI_LOG_DEBUG, fmt, ##__VA_ARGS__);     \
+	} while (0)
+
 uint64_t xi_now_ns(void);
 
 /* vsnprintf semantics: returns the length the output wanted. */

@@ -67,9 +67,8 @@ public:
 
 private:
 	Lbr(ktl::Span<const SgElement> sg, void *buf, size_t len)
-		: sg_(sg), buffer_(buf), length_(len)
-	{
-	}
+	    : sg_(sg), buffer_(buf), length_(len)
+	{}
 
 	ktl::Span<const SgElement> sg_;
 	void *buffer_ = nullptr;

@@ -46,7 +46,8 @@ constexpr uint32_t RingEntries(size_t bytes, size_t entry_size)
 {
 	return bytes < sizeof(SharedRingHeader) + entry_size
 		       ? 0
-		       : ktl::RoundDownPow2((uint32_t)((bytes - sizeof(SharedRingHeader)) / entry_size));
+		       : ktl::RoundDownPow2(
+				 (uint32_t)((bytes - sizeof(SharedRingHeader)) / entry_size));
 }
 
 template <class Proto> class BackRing {

@@ -76,11 +76,11 @@ private:
 
 } // namespace xenidc
 
-#define XI_TRY(expr)                                                                     \
-	do {                                                                             \
-		::xenidc::Status xi_try_ = (expr);                                       \
-		if (!xi_try_.ok())                                                       \
-			return xi_try_;                                                  \
+#define XI_TRY(expr)                               \
+	do {                                       \
+		::xenidc::Status xi_try_ = (expr); \
+		if (!xi_try_.ok())                 \
+			return xi_try_;            \
 	} while (0)
 
 #endif // XENIDC_STATUS_H

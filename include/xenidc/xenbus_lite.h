@@ -70,14 +70,14 @@ struct Key {
 	Dir dir;
 	Type type;
 	bool required;
-	uint16_t offset;	     // of the value in the config struct
-	uint32_t min;		     // kU32
-	uint32_t max;		     // kU32: bound; kString: buffer size
-	uint32_t def;		     // kU32, kEnum: value when absent and optional
-	const uint32_t *max_ref;     // kU32: a bound set at run time (module parameter)
-	const char *const *choices;  // kEnum: nullptr-terminated
-	const char *order_key;	     // kGrantRefs: 2^order refs named <name><i>
-	bool per_queue;		     // under queue-<q>/ when there are several queues
+	uint16_t offset;	    // of the value in the config struct
+	uint32_t min;		    // kU32
+	uint32_t max;		    // kU32: bound; kString: buffer size
+	uint32_t def;		    // kU32, kEnum: value when absent and optional
+	const uint32_t *max_ref;    // kU32: a bound set at run time (module parameter)
+	const char *const *choices; // kEnum: nullptr-terminated
+	const char *order_key;	    // kGrantRefs: 2^order refs named <name><i>
+	bool per_queue;		    // under queue-<q>/ when there are several queues
 
 	constexpr Key PerQueue() const
 	{
@@ -95,7 +95,7 @@ struct Key {
 };
 
 // Offset of a config field, for Key::offset.
-#define XB_AT(type, field) ((uint16_t)__builtin_offsetof(type, field))
+#define XB_AT(type, field) ((uint16_t) __builtin_offsetof(type, field))
 
 constexpr Key U32(const char *name, Dir d, uint16_t off, uint32_t min, uint32_t max)
 {
@@ -126,7 +126,8 @@ constexpr Key DevNum(const char *name, Dir d, uint16_t off)
 constexpr Key GrantRefs(const char *name, Dir d, uint16_t off, const char *order_key,
 			const uint32_t *max_order_ref)
 {
-	return {name, d, Type::kGrantRefs, true, off, 0, 0, 0, max_order_ref, nullptr, order_key, false};
+	return {name, d, Type::kGrantRefs, true,    off,       0,
+		0,    0, max_order_ref,	   nullptr, order_key, false};
 }
 
 // Writes keys of the backend directory, inside a transaction when there is one.
@@ -254,9 +255,9 @@ private:
 	void *ctx_ = nullptr;
 	ktl::Atomic<int> state_{kInitialising};
 	uint8_t *config_ = nullptr;
-	bool configured_ = false;   // ops.configure succeeded
+	bool configured_ = false;     // ops.configure succeeded
 	bool frontend_ready_ = false; // frontend keys parsed
-	bool connected_ = false;     // ops.connect succeeded
+	bool connected_ = false;      // ops.connect succeeded
 	ktl::Atomic<bool> failed_{false};
 };
 

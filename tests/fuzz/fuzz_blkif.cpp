@@ -21,8 +21,9 @@ struct bb2_limits bb2_limits;
 
 namespace {
 
-template <blkif::Abi A> void Run(fuzz::Input &in, sim::Sim &s, sim::Xenstore &xs, sim::XbDev &dev,
-				 void *device, sim::FakeDisk &disk)
+template <blkif::Abi A>
+void Run(fuzz::Input &in, sim::Sim &s, sim::Xenstore &xs, sim::XbDev &dev, void *device,
+	 sim::FakeDisk &disk)
 {
 	using P = blkif::Proto<A>;
 	using L = blkif::Layout<A>;

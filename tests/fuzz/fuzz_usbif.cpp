@@ -82,7 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (auto &seg : r.seg)
 			seg.gref = g.Pick(seg.gref);
 		if (op & 0x10) // a well-formed pipe for port 1 more often
-			r.pipe = (r.pipe & ~(kPipePortMask | kPipeReservedLow | kPipeReservedMid)) | 1;
+			r.pipe = (r.pipe & ~(kPipePortMask | kPipeReservedLow | kPipeReservedMid)) |
+				 1;
 		ids.insert(r.id);
 		urb.Put(r);
 		sent++;
@@ -97,8 +98,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ids.count(r.id))
 			abort();
 		switch (r.status) {
-		case kStatusOk: case kStatusNoDev: case kStatusInval: case kStatusStall:
-		case kStatusIoError: case kStatusBabble: case kStatusShutdown:
+		case kStatusOk:
+		case kStatusNoDev:
+		case kStatusInval:
+		case kStatusStall:
+		case kStatusIoError:
+		case kStatusBabble:
+		case kStatusShutdown:
 			break;
 		default:
 			abort();

@@ -15,13 +15,25 @@ struct bb2_limits bb2_limits;
 namespace {
 
 const char *const kFrontKeys[] = {
-	"ring-ref", "ring-ref0", "ring-ref1", "ring-ref3", "ring-page-order", "event-channel",
-	"protocol", "feature-persistent", "multi-queue-num-queues", "queue-0/ring-ref",
-	"queue-1/ring-ref", "queue-0/event-channel", "queue-1/event-channel", "device-type",
-	"urb-ring-ref", "conn-ring-ref",
+	"ring-ref",
+	"ring-ref0",
+	"ring-ref1",
+	"ring-ref3",
+	"ring-page-order",
+	"event-channel",
+	"protocol",
+	"feature-persistent",
+	"multi-queue-num-queues",
+	"queue-0/ring-ref",
+	"queue-1/ring-ref",
+	"queue-0/event-channel",
+	"queue-1/event-channel",
+	"device-type",
+	"urb-ring-ref",
+	"conn-ring-ref",
 };
-const char *const kBackKeys[] = {"physical-device", "mode", "discard-enable", "num-ports",
-				 "usb-ver", "port/1", "online"};
+const char *const kBackKeys[] = {"physical-device", "mode",   "discard-enable", "num-ports",
+				 "usb-ver",	    "port/1", "online"};
 
 std::string Value(fuzz::Input &in, sim::Sim &s, const std::vector<xi_gref_t> &grants)
 {
@@ -73,7 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (op % 4) {
 		case 0:
 		case 1:
-			xs.Write(dev.Front(kFrontKeys[in.U8() % std::size(kFrontKeys)]), Value(in, s, grants));
+			xs.Write(dev.Front(kFrontKeys[in.U8() % std::size(kFrontKeys)]),
+				 Value(in, s, grants));
 			break;
 		case 2: {
 			const char *k = kBackKeys[in.U8() % std::size(kBackKeys)];

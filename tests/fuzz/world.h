@@ -59,7 +59,8 @@ inline void CheckNothingLeft(sim::Sim &s)
 	const sim::Counters &c = s.counters();
 	if (c.allocs || c.pages || c.mappings || c.rings || c.evtchns || c.works ||
 	    s.GrantsMapped()) {
-		fprintf(stderr, "leak: allocs %ld pages %ld mappings %ld rings %ld evtchns %ld works %ld\n",
+		fprintf(stderr,
+			"leak: allocs %ld pages %ld mappings %ld rings %ld evtchns %ld works %ld\n",
 			c.allocs, c.pages, c.mappings, c.rings, c.evtchns, c.works);
 		abort();
 	}

@@ -37,7 +37,7 @@ public:
 	using L = blkif::Layout<A>;
 
 	BlkFront(sim::Sim &s, sim::Xenstore &xs, xi_domid_t dom, unsigned devid)
-		: s_(s), xs_(xs), dom_(dom), dev_("vbd", dom, devid)
+	    : s_(s), xs_(xs), dom_(dom), dev_("vbd", dom, devid)
 	{
 		dev_.on_unregister = [this] { Remove(); };
 	}
@@ -47,10 +47,7 @@ public:
 			Remove();
 	}
 
-	void Probe()
-	{
-		ASSERT_EQ(xbl_probe(bb2_xenbus_driver(), dev_.xb(), &device_), 0);
-	}
+	void Probe() { ASSERT_EQ(xbl_probe(bb2_xenbus_driver(), dev_.xb(), &device_), 0); }
 	void Hotplug(const char *mode = "w", const char *pdev = "ca:1")
 	{
 		xs_.Write(dev_.Back("physical-device"), pdev);
@@ -62,13 +59,16 @@ public:
 		     const char *protocol = nullptr)
 	{
 		for (unsigned q = 0; q < queues; q++) {
-			rings_.push_back(std::make_unique<sim::FrontRing<P>>(s_, dom_, 1u << order));
+			rings_.push_back(
+				std::make_unique<sim::FrontRing<P>>(s_, dom_, 1u << order));
 			std::string d = queues > 1 ? "queue-" + std::to_string(q) + "/" : "";
 			auto refs = rings_.back()->refs();
 			for (unsigned i = 0; i < refs.size(); i++)
-				xs_.Write(dev_.Front(d + (order ? "ring-ref" + std::to_string(i) : "ring-ref")),
+				xs_.Write(dev_.Front(d + (order ? "ring-ref" + std::to_string(i)
+								: "ring-ref")),
 					  std::to_string(refs[i].value()));
-			xs_.Write(dev_.Front(d + "event-channel"), std::to_string(rings_.back()->port()));
+			xs_.Write(dev_.Front(d + "event-channel"),
+				  std::to_string(rings_.back()->port()));
 		}
 		if (order)
 			xs_.Write(dev_.Front("ring-page-order"), std::to_string(order));
@@ -98,9 +98,13 @@ public:
 	// A guest page, granted to dom0.
 	uint32_t Frame() { return s_.domain(dom_).AllocFrames(1); }
 	uint8_t *Data(uint32_t frame) { return s_.domain(dom_).Frame(frame); }
-	xi_gref_t Grant(uint32_t frame, bool ro) { return s_.GrantAccess(dom_, frame, sim::kDom0, ro); }
+	xi_gref_t Grant(uint32_t frame, bool ro)
+	{
+		return s_.GrantAccess(dom_, frame, sim::kDom0, ro);
+	}
 
-	typename P::WireRequest Rw(uint64_t id, uint8_t op, uint64_t sector, const std::vector<Seg> &segs)
+	typename P::WireRequest Rw(uint64_t id, uint8_t op, uint64_t sector,
+				   const std::vector<Seg> &segs)
 	{
 		typename P::WireRequest w{};
 		w.b[0] = op;
@@ -147,7 +151,8 @@ public:
 	{
 		std::vector<blkif::Response> out;
 		for (auto &w : rings_[q]->Take())
-			out.push_back({blkif::Load<uint64_t>(w.b + L::kRspId), w.b[L::kRspOperation],
+			out.push_back({blkif::Load<uint64_t>(w.b + L::kRspId),
+				       w.b[L::kRspOperation],
 				       blkif::Load<int16_t>(w.b + L::kRspStatus)});
 		return out;
 	}
@@ -360,14 +365,21 @@ TEST_P(Blkback2Invalid, GetsAnErrorAndNoBio)
 }
 
 namespace {
-xi_gref_t G(BlkFront<Abi::kX86_64> &f, bool ro = false) { return f.Grant(f.Frame(), ro); }
+xi_gref_t G(BlkFront<Abi::kX86_64> &f, bool ro = false)
+{
+	return f.Grant(f.Frame(), ro);
+}
 using F = BlkFront<Abi::kX86_64>;
 } // namespace
 
 INSTANTIATE_TEST_SUITE_P(
 	Rules, Blkback2Invalid,
 	::testing::Values(
-		Invalid{"unknown op", [](F &f) { auto w = f.Rw(1, 4, 0, {{G(f), 0, 7}}); return w; },
+		Invalid{"unknown op",
+			[](F &f) {
+				auto w = f.Rw(1, 4, 0, {{G(f), 0, 7}});
+				return w;
+			},
 			blkif::kRspEopnotsupp},
 		Invalid{"op 200", [](F &f) { return f.Rw(1, 200, 0, {}); }, blkif::kRspEopnotsupp},
 		Invalid{"read with no segment", [](F &f) { return f.Rw(1, blkif::kOpRead, 0, {}); },
@@ -380,27 +392,43 @@ INSTANTIATE_TEST_SUITE_P(
 			},
 			blkif::kRspError},
 		Invalid{"first_sect > last_sect",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f), 5, 4}}); }, blkif::kRspError},
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, 0, {{G(f), 5, 4}});
+			},
+			blkif::kRspError},
 		Invalid{"last_sect past the page",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 8}}); }, blkif::kRspError},
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 8}});
+			},
+			blkif::kRspError},
 		Invalid{"beyond the end",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, kDiskSectors - 4, {{G(f), 0, 7}}); },
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, kDiskSectors - 4, {{G(f), 0, 7}});
+			},
 			blkif::kRspError},
 		Invalid{"sector overflow",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, ~0ull - 2, {{G(f), 0, 7}}); },
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, ~0ull - 2, {{G(f), 0, 7}});
+			},
 			blkif::kRspError},
-		Invalid{"discard beyond the end", [](F &f) { return f.Discard(1, 8, kDiskSectors); },
-			blkif::kRspError},
+		Invalid{"discard beyond the end",
+			[](F &f) { return f.Discard(1, 8, kDiskSectors); }, blkif::kRspError},
 		Invalid{"ungranted data page",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{4040, 0, 7}}); }, blkif::kRspError},
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, 0, {{4040, 0, 7}});
+			},
+			blkif::kRspError},
 		Invalid{"read into a read-only grant",
-			[](F &f) { return f.Rw(1, blkif::kOpRead, 0, {{G(f, true), 0, 7}}); },
+			[](F &f) {
+				return f.Rw(1, blkif::kOpRead, 0, {{G(f, true), 0, 7}});
+			},
 			blkif::kRspError},
 		Invalid{"indirect with a flush inside",
 			[](F &f) { return f.Indirect(1, blkif::kOpFlushDiskcache, 0, 1, {G(f)}); },
 			blkif::kRspError},
 		Invalid{"indirect with 0 segments",
-			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 0, {G(f)}); }, blkif::kRspError},
+			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 0, {G(f)}); },
+			blkif::kRspError},
 		Invalid{"indirect with too many segments",
 			[](F &f) { return f.Indirect(1, blkif::kOpRead, 0, 257, {G(f)}); },
 			blkif::kRspError},
@@ -552,7 +580,8 @@ TEST_F(Blkback2Test, IndirectRequestRoundTrip)
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].status, blkif::kRspOkay);
-	EXPECT_EQ(r[0].operation, blkif::kOpWrite) << "an indirect request answers with its inner op";
+	EXPECT_EQ(r[0].operation, blkif::kOpWrite)
+		<< "an indirect request answers with its inner op";
 	for (int i = 0; i < n; i++)
 		ASSERT_EQ(disk_.At(1024 + 8 * i)[17], (uint8_t)i);
 	EXPECT_EQ(disk_.bios.size(), 1u);
@@ -659,7 +688,8 @@ TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
 	EXPECT_FALSE(f.dev().fatal.empty());
 	EXPECT_EQ(f.Responses().size(), 0u);
 	EXPECT_EQ(other.dev().state, 4) << "the other vbd is untouched";
-	EXPECT_EQ(other.Do(other.Rw(1, blkif::kOpRead, 0, {{other.Grant(other.Frame(), false), 0, 7}})),
+	EXPECT_EQ(other.Do(other.Rw(1, blkif::kOpRead, 0,
+				    {{other.Grant(other.Frame(), false), 0, 7}})),
 		  blkif::kRspOkay);
 	f.FrontendState(6);
 	EXPECT_EQ(sim_.counters().rings, 1) << "only the other vbd's ring is left";
@@ -709,7 +739,8 @@ TEST_F(Blkback2Test, RequestLargerThanThePoolFails)
 	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
 	for (int i = 0; i < 64; i++)
 		d[i] = {G(f), 0, 7, 0};
-	EXPECT_EQ(f.Do(f.Indirect(1, blkif::kOpRead, 0, 64, {f.Grant(desc, true)})), blkif::kRspOkay)
+	EXPECT_EQ(f.Do(f.Indirect(1, blkif::kOpRead, 0, 64, {f.Grant(desc, true)})),
+		  blkif::kRspOkay)
 		<< "the pool is sized to hold at least one largest request";
 }
 
@@ -746,4 +777,18 @@ TEST_F(Blkback2Test, StatisticsCountRequestsAndSectors)
 	EXPECT_EQ(f.Stat(BB2_DS_REQ), 1u);
 	EXPECT_EQ(f.Stat(BB2_ERRORS), 1u);
 	EXPECT_EQ(f.Stat(BB2_OO_REQ), 0u);
+}
+
+TEST_F(Blkback2Test, LifecycleTraceOnlyWhenSwitchedOn)
+{
+	auto &f = Front();
+	f.Attach();
+	ASSERT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_FALSE(sim_.LogContains("request 1 ")) << "the trace is off by default";
+	sim_.set_debug(true);
+	ASSERT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 8, {{G(f), 0, 7}})), blkif::kRspOkay);
+	ASSERT_EQ(f.Do(f.Rw(3, 99, 0, {{G(f), 0, 7}})), blkif::kRspEopnotsupp);
+	EXPECT_TRUE(sim_.LogContains("request 2 op 0 sector 8+8, 1 segments"));
+	EXPECT_TRUE(sim_.LogContains("request 2 answered 0 (0)"));
+	EXPECT_TRUE(sim_.LogContains("request 3 op 99 rejected (-2)"));
 }

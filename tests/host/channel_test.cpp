@@ -218,7 +218,8 @@ TEST_F(ChannelTest, HostileProducerIndexBreaksOnlyThisChannel)
 TEST_F(ChannelTest, OpenFailsCleanlyAtEveryStep)
 {
 	sim::FrontRing<Proto> f(sim_, kGuest, 2);
-	for (sim::Fault fault : {sim::Fault::kRingMap, sim::Fault::kAlloc, sim::Fault::kEvtchnBind}) {
+	for (sim::Fault fault :
+	     {sim::Fault::kRingMap, sim::Fault::kAlloc, sim::Fault::kEvtchnBind}) {
 		Backend b;
 		sim_.FailNth(fault, 1);
 		EXPECT_FALSE(b.Open(f).ok());

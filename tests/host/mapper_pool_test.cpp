@@ -63,7 +63,8 @@ protected:
 		EXPECT_TRUE(r.ok());
 		return r.ok() ? r.value() : nullptr;
 	}
-	static RbrMapperPool::Config Sg(uint32_t frames, uint32_t max_elems, uint32_t persistent = 0)
+	static RbrMapperPool::Config Sg(uint32_t frames, uint32_t max_elems,
+					uint32_t persistent = 0)
 	{
 		RbrMapperPool::Config c;
 		c.frames = frames;
@@ -144,7 +145,7 @@ TEST_F(PoolTest, WritesToTheDeviceAreMappedReadOnly)
 	pid_t child = fork();
 	if (child == 0) {
 		freopen("/dev/null", "w", stderr); // the sanitizer's fault report
-		p[0] = 1; // a write through a read-only mapping must fault
+		p[0] = 1;			   // a write through a read-only mapping must fault
 		_exit(0);
 	}
 	int st = 0;
@@ -161,7 +162,8 @@ TEST_F(PoolTest, ReadOnlyGrantCannotBeMappedForAReadFromTheDevice)
 	GuestBuf buf(sim_, kGuest, 2, true);
 	auto elems = buf.Elems();
 	Slot s(4);
-	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(), -err::kFault);
+	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(),
+		  -err::kFault);
 	EXPECT_FALSE(s.m.mapped());
 	EXPECT_EQ(sim_.counters().mappings, 0);
 	EXPECT_EQ(pool->free_frames(), 4u);
@@ -175,7 +177,8 @@ TEST_F(PoolTest, MapFailureInTheMiddleOfABatchReleasesTheRest)
 	auto elems = buf.Elems();
 	Slot s(8);
 	sim_.FailNth(sim::Fault::kMap, 3);
-	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(), -err::kFault);
+	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(),
+		  -err::kFault);
 	EXPECT_EQ(sim_.counters().mappings, 0) << "the 4 grants that mapped were unmapped";
 	EXPECT_EQ(sim_.counters().unmap_ops, 4);
 	EXPECT_EQ(pool->free_frames(), 16u);
@@ -246,7 +249,9 @@ TEST_F(PoolTest, UnmapBatchUsesOneHypercall)
 		for (int j = 0; j < 3; j++)
 			elems.back().push_back({GrantRef(buf.grefs[i * 3 + j]), 0, 4096});
 		slots.push_back(std::make_unique<Slot>(4));
-		ASSERT_TRUE(pool->Map(::Sg(kGuest, elems.back()), Direction::kToDevice, &slots.back()->m).ok());
+		ASSERT_TRUE(pool->Map(::Sg(kGuest, elems.back()), Direction::kToDevice,
+				      &slots.back()->m)
+				    .ok());
 		ms.push_back(&slots.back()->m);
 	}
 	long before = sim_.counters().unmap_calls;
@@ -290,7 +295,8 @@ TEST_F(PoolTest, StagingCopiesOutOnlyWhatTheDeviceProduced)
 	GuestBuf buf(sim_, kGuest, 2, false);
 	memset(buf.page(0), 0xEE, XI_PAGE_SIZE);
 	memset(buf.page(1), 0xEE, XI_PAGE_SIZE);
-	std::vector<Rbr> elems{{GrantRef(buf.grefs[0]), 2048, 2048}, {GrantRef(buf.grefs[1]), 0, 4096}};
+	std::vector<Rbr> elems{{GrantRef(buf.grefs[0]), 2048, 2048},
+			       {GrantRef(buf.grefs[1]), 0, 4096}};
 	Slot s(16);
 	ASSERT_TRUE(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).ok());
 	auto *b = static_cast<uint8_t *>(s.m.lbr().buffer());
@@ -339,8 +345,8 @@ TEST_F(PoolTest, PersistentGrantsAreMappedOnce)
 	auto elems = buf.Elems();
 	for (int round = 0; round < 5; round++) {
 		Slot s(8);
-		ASSERT_TRUE(pool->Map(::Sg(kGuest, elems), round % 2 ? Direction::kToDevice
-								      : Direction::kFromDevice,
+		ASSERT_TRUE(pool->Map(::Sg(kGuest, elems),
+				      round % 2 ? Direction::kToDevice : Direction::kFromDevice,
 				      &s.m)
 				    .ok());
 		pool->Unmap(&s.m);
@@ -367,7 +373,7 @@ TEST_F(PoolTest, PersistentCacheEvictsLeastRecentlyUsed)
 	};
 	for (int i = 0; i < 4; i++)
 		map_one(i); // cache: 0 1 2 3
-	map_one(0);	// 0 is now the most recent
+	map_one(0);	    // 0 is now the most recent
 	long maps = sim_.counters().map_ops;
 	map_one(4); // evicts 1, the least recently used
 	EXPECT_EQ(pool->stats().persistent_evictions, 1u);
@@ -391,7 +397,8 @@ TEST_F(PoolTest, PersistentEntriesInUseAreNeverEvicted)
 	for (int i = 4; i < 7; i++)
 		b.push_back({GrantRef(buf.grefs[i]), 0, 4096});
 	Slot sa(4), sb(4);
-	ASSERT_TRUE(pool->Map(::Sg(kGuest, a), Direction::kFromDevice, &sa.m).ok()); // fills the cache
+	ASSERT_TRUE(
+		pool->Map(::Sg(kGuest, a), Direction::kFromDevice, &sa.m).ok()); // fills the cache
 	// b needs 3 frames: 2 free, and no idle entry to evict.
 	EXPECT_EQ(pool->Map(::Sg(kGuest, b), Direction::kFromDevice, &sb.m).code(), -err::kAgain);
 	EXPECT_EQ(sim_.counters().mappings, 4);
@@ -437,7 +444,8 @@ TEST_F(PoolTest, PersistentMapFailureLeavesNoEntry)
 	auto elems = buf.Elems();
 	Slot s(4);
 	sim_.FailNth(sim::Fault::kMap, 2);
-	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(), -err::kFault);
+	EXPECT_EQ(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).code(),
+		  -err::kFault);
 	EXPECT_EQ(pool->persistent_count(), 2u) << "the grants that did map stay cached";
 	EXPECT_EQ(pool->free_frames(), 6u);
 	ASSERT_TRUE(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).ok());

@@ -15,7 +15,8 @@ namespace {
 
 // A ring mapped straight from the frontend's memory (no Channel).
 template <class Proto> struct RingPair {
-	RingPair(sim::Sim &s, xi_domid_t dom, unsigned pages, RingIdx start = 0) : front(s, dom, pages)
+	RingPair(sim::Sim &s, xi_domid_t dom, unsigned pages, RingIdx start = 0)
+	    : front(s, dom, pages)
 	{
 		if (start)
 			front.SetIndexes(start);
@@ -180,7 +181,7 @@ TEST_F(RingTest, X86_32LayoutDecodesShiftedFields)
 	w.b[0] = blkif::kOpWrite;
 	w.b[1] = 2;
 	blkif::Store<uint16_t>(w.b + 2, 0x51);
-	blkif::Store<uint64_t>(w.b + 4, 77);	 // id at 4, no hole
+	blkif::Store<uint64_t>(w.b + 4, 77);	// id at 4, no hole
 	blkif::Store<uint64_t>(w.b + 12, 4096); // sector at 12
 	blkif::Segment s{9, 1, 6, 0};
 	memcpy(w.b + 20 + 8, &s, sizeof(s)); // seg[1]
@@ -214,9 +215,11 @@ TEST_F(RingTest, IndirectAndDiscardDecode)
 		blkif::Store<uint32_t>(raw + 24 + hole, 1234);
 		blkif::Request req{};
 		if (abi32)
-			blkif::ProtoX86_32::Decode(*reinterpret_cast<blkif::ProtoX86_32::WireRequest *>(raw), &req);
+			blkif::ProtoX86_32::Decode(
+				*reinterpret_cast<blkif::ProtoX86_32::WireRequest *>(raw), &req);
 		else
-			blkif::ProtoX86_64::Decode(*reinterpret_cast<blkif::ProtoX86_64::WireRequest *>(raw), &req);
+			blkif::ProtoX86_64::Decode(
+				*reinterpret_cast<blkif::ProtoX86_64::WireRequest *>(raw), &req);
 		EXPECT_EQ(req.indirect_op, blkif::kOpRead);
 		EXPECT_EQ(req.nr_segments, 300);
 		EXPECT_EQ(req.id, 5u);
@@ -232,9 +235,11 @@ TEST_F(RingTest, IndirectAndDiscardDecode)
 		blkif::Store<uint64_t>(d + 20 + hole, 4096);
 		blkif::Request dr{};
 		if (abi32)
-			blkif::ProtoX86_32::Decode(*reinterpret_cast<blkif::ProtoX86_32::WireRequest *>(d), &dr);
+			blkif::ProtoX86_32::Decode(
+				*reinterpret_cast<blkif::ProtoX86_32::WireRequest *>(d), &dr);
 		else
-			blkif::ProtoX86_64::Decode(*reinterpret_cast<blkif::ProtoX86_64::WireRequest *>(d), &dr);
+			blkif::ProtoX86_64::Decode(
+				*reinterpret_cast<blkif::ProtoX86_64::WireRequest *>(d), &dr);
 		EXPECT_EQ(dr.discard_flag, blkif::kDiscardSecure);
 		EXPECT_EQ(dr.id, 6u);
 		EXPECT_EQ(dr.sector, 2048u);

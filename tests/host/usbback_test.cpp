@@ -30,7 +30,7 @@ uint32_t Pipe(unsigned port, PipeType t, bool in, unsigned dev, unsigned ep)
 class HcdFront {
 public:
 	HcdFront(sim::Sim &s, sim::Xenstore &xs, xi_domid_t dom, unsigned usb_ver = 2)
-		: s_(s), xs_(xs), dom_(dom), dev_("vusb", dom, 0)
+	    : s_(s), xs_(xs), dom_(dom), dev_("vusb", dom, 0)
 	{
 		dev_.on_unregister = [this] { Remove(); };
 		xs_.Write(dev_.Back("num-ports"), std::to_string(kPorts));
@@ -94,13 +94,17 @@ public:
 			uint32_t f = s_.domain(dom_).AllocFrames(1);
 			uint16_t n = (uint16_t)std::min<uint32_t>(len, XI_PAGE_SIZE - off);
 			b.frames.push_back(f);
-			b.segs.push_back({s_.GrantAccess(dom_, f, sim::kDom0, readonly), (uint16_t)off, n});
+			b.segs.push_back(
+				{s_.GrantAccess(dom_, f, sim::kDom0, readonly), (uint16_t)off, n});
 			len -= n;
 			off = 0;
 		}
 		return b;
 	}
-	uint8_t *At(const Buf &b, size_t seg) { return s_.domain(dom_).Frame(b.frames[seg]) + b.segs[seg].offset; }
+	uint8_t *At(const Buf &b, size_t seg)
+	{
+		return s_.domain(dom_).Frame(b.frames[seg]) + b.segs[seg].offset;
+	}
 
 	UrbRequest Req(uint16_t id, uint32_t pipe, const Buf *b = nullptr, uint32_t len = 0)
 	{
@@ -118,8 +122,14 @@ public:
 	static void Setup(UrbRequest &r, uint8_t type, uint8_t req, uint16_t value, uint16_t index,
 			  uint16_t length)
 	{
-		uint8_t s[8] = {type, req, (uint8_t)value, (uint8_t)(value >> 8), (uint8_t)index,
-				(uint8_t)(index >> 8), (uint8_t)length, (uint8_t)(length >> 8)};
+		uint8_t s[8] = {type,
+				req,
+				(uint8_t)value,
+				(uint8_t)(value >> 8),
+				(uint8_t)index,
+				(uint8_t)(index >> 8),
+				(uint8_t)length,
+				(uint8_t)(length >> 8)};
 		memcpy(r.u.ctrl, s, 8);
 	}
 
@@ -476,12 +486,13 @@ TEST_P(UsbbackStatus, HostStatusesMapToTheSevenUsbifStatuses)
 	EXPECT_EQ(f.Do(f.Req(60, Pipe(2, kBulk, true, 5, 1), &in, 64)).status, GetParam().wire);
 }
 
-INSTANTIATE_TEST_SUITE_P(Errnos, UsbbackStatus,
-			 ::testing::Values(StatusCase{0, kStatusOk}, StatusCase{-32, kStatusStall},
-					   StatusCase{-75, kStatusBabble}, StatusCase{-71, kStatusIoError},
-					   StatusCase{-84, kStatusIoError}, StatusCase{-62, kStatusIoError},
-					   StatusCase{-121, kStatusIoError}, StatusCase{-110, kStatusIoError},
-					   StatusCase{-108, kStatusNoDev}, StatusCase{-19, kStatusNoDev}));
+INSTANTIATE_TEST_SUITE_P(
+	Errnos, UsbbackStatus,
+	::testing::Values(StatusCase{0, kStatusOk}, StatusCase{-32, kStatusStall},
+			  StatusCase{-75, kStatusBabble}, StatusCase{-71, kStatusIoError},
+			  StatusCase{-84, kStatusIoError}, StatusCase{-62, kStatusIoError},
+			  StatusCase{-121, kStatusIoError}, StatusCase{-110, kStatusIoError},
+			  StatusCase{-108, kStatusNoDev}, StatusCase{-19, kStatusNoDev}));
 
 // A request that must be refused without touching the device.
 struct Bad {
@@ -512,83 +523,131 @@ UrbRequest BulkIn(HcdFront &f, uint32_t len, uint16_t id = 70)
 }
 } // namespace
 
-INSTANTIATE_TEST_SUITE_P(
-	Rules, UsbbackInvalid,
-	::testing::Values(
-		Bad{"port 0", [](HcdFront &f) { auto r = BulkIn(f, 64); r.pipe &= ~kPipePortMask; return r; }},
-		Bad{"port past num-ports", [](HcdFront &f) { auto r = BulkIn(f, 64); r.pipe = (r.pipe & ~kPipePortMask) | 5; return r; }},
-		Bad{"reserved pipe bit 6", [](HcdFront &f) { auto r = BulkIn(f, 64); r.pipe |= 0x40; return r; }},
-		Bad{"reserved pipe bits 19-29", [](HcdFront &f) { auto r = BulkIn(f, 64); r.pipe |= 1u << 22; return r; }},
-		Bad{"an undefined transfer flag", [](HcdFront &f) { auto r = BulkIn(f, 64); r.transfer_flags = 0x100; return r; }},
-		Bad{"17 segments", [](HcdFront &f) { auto r = BulkIn(f, 64); r.nr_buffer_segs = 17; return r; }},
-		Bad{"segment past its page", [](HcdFront &f) { auto r = BulkIn(f, 64); r.seg[0].offset = 4090; return r; }},
-		Bad{"empty segment", [](HcdFront &f) { auto r = BulkIn(f, 64); r.seg[0].length = 0; r.buffer_length = 0; return r; }},
-		Bad{"segments shorter than the buffer", [](HcdFront &f) { auto r = BulkIn(f, 64); r.buffer_length = 100; return r; }},
-		Bad{"ungranted OUT buffer",
-		    [](HcdFront &f) {
-			    static HcdFront::Buf b;
-			    b = f.Alloc(64, true);
-			    auto r = f.Req(71, Pipe(2, kBulk, false, 5, 2), &b, 64);
-			    r.seg[0].gref = 99999;
-			    return r;
-		    }},
-		Bad{"control wLength != buffer",
-		    [](HcdFront &f) {
-			    auto r = BulkIn(f, 64);
-			    r.pipe = Pipe(2, kCtrl, true, 5, 0);
-			    HcdFront::Setup(r, 0x80, 6, 0x100, 0, 32);
-			    return r;
-		    }},
-		Bad{"control direction != pipe",
-		    [](HcdFront &f) {
-			    auto r = BulkIn(f, 64);
-			    r.pipe = Pipe(2, kCtrl, true, 5, 0);
-			    HcdFront::Setup(r, 0x00, 6, 0x100, 0, 64);
-			    return r;
-		    }},
-		Bad{"zero-length control on an IN pipe",
-		    [](HcdFront &f) {
-			    auto r = f.Req(72, Pipe(2, kCtrl, true, 5, 0));
-			    HcdFront::Setup(r, 0x00, 3, 1, 0, 0);
-			    return r;
-		    }},
-		Bad{"iso with no packets",
-		    [](HcdFront &f) {
-			    auto r = BulkIn(f, 64);
-			    r.pipe = Pipe(2, kIsoc, true, 5, 4);
-			    return r;
-		    }},
-		Bad{"iso packets past the descriptors",
-		    [](HcdFront &f) {
-			    auto r = BulkIn(f, 192);
-			    static HcdFront::Buf d;
-			    d = f.Alloc(16, false);
-			    r.pipe = Pipe(2, kIsoc, true, 5, 4);
-			    r.u.isoc.number_of_packets = 2; // needs 32 bytes of descriptors
-			    r.u.isoc.nr_frame_desc_segs = 1;
-			    r.seg[1] = d.segs[0];
-			    return r;
-		    }},
-		Bad{"iso packet outside the buffer",
-		    [](HcdFront &f) {
-			    auto r = BulkIn(f, 192);
-			    static HcdFront::Buf d;
-			    d = f.Alloc(16, false);
-			    IsoDesc bad{100, 200, 0, 0};
-			    memcpy(f.At(d, 0), &bad, sizeof(bad));
-			    r.pipe = Pipe(2, kIsoc, true, 5, 4);
-			    r.u.isoc.number_of_packets = 1;
-			    r.u.isoc.nr_frame_desc_segs = 1;
-			    r.seg[1] = d.segs[0];
-			    return r;
-		    }}),
-	[](const ::testing::TestParamInfo<Bad> &i) {
-		std::string n = i.param.name;
-		for (char &c : n)
-			if (!isalnum((unsigned char)c))
-				c = '_';
-		return n;
-	});
+INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
+			 ::testing::Values(Bad{"port 0",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe &= ~kPipePortMask;
+						       return r;
+					       }},
+					   Bad{"port past num-ports",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe = (r.pipe & ~kPipePortMask) | 5;
+						       return r;
+					       }},
+					   Bad{"reserved pipe bit 6",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe |= 0x40;
+						       return r;
+					       }},
+					   Bad{"reserved pipe bits 19-29",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe |= 1u << 22;
+						       return r;
+					       }},
+					   Bad{"an undefined transfer flag",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.transfer_flags = 0x100;
+						       return r;
+					       }},
+					   Bad{"17 segments",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.nr_buffer_segs = 17;
+						       return r;
+					       }},
+					   Bad{"segment past its page",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.seg[0].offset = 4090;
+						       return r;
+					       }},
+					   Bad{"empty segment",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.seg[0].length = 0;
+						       r.buffer_length = 0;
+						       return r;
+					       }},
+					   Bad{"segments shorter than the buffer",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.buffer_length = 100;
+						       return r;
+					       }},
+					   Bad{"ungranted OUT buffer",
+					       [](HcdFront &f) {
+						       static HcdFront::Buf b;
+						       b = f.Alloc(64, true);
+						       auto r = f.Req(71,
+								      Pipe(2, kBulk, false, 5, 2),
+								      &b, 64);
+						       r.seg[0].gref = 99999;
+						       return r;
+					       }},
+					   Bad{"control wLength != buffer",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
+						       HcdFront::Setup(r, 0x80, 6, 0x100, 0, 32);
+						       return r;
+					       }},
+					   Bad{"control direction != pipe",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
+						       HcdFront::Setup(r, 0x00, 6, 0x100, 0, 64);
+						       return r;
+					       }},
+					   Bad{"zero-length control on an IN pipe",
+					       [](HcdFront &f) {
+						       auto r = f.Req(72,
+								      Pipe(2, kCtrl, true, 5, 0));
+						       HcdFront::Setup(r, 0x00, 3, 1, 0, 0);
+						       return r;
+					       }},
+					   Bad{"iso with no packets",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
+						       return r;
+					       }},
+					   Bad{"iso packets past the descriptors",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 192);
+						       static HcdFront::Buf d;
+						       d = f.Alloc(16, false);
+						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
+						       r.u.isoc.number_of_packets =
+							       2; // needs 32 bytes of descriptors
+						       r.u.isoc.nr_frame_desc_segs = 1;
+						       r.seg[1] = d.segs[0];
+						       return r;
+					       }},
+					   Bad{"iso packet outside the buffer",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 192);
+						       static HcdFront::Buf d;
+						       d = f.Alloc(16, false);
+						       IsoDesc bad{100, 200, 0, 0};
+						       memcpy(f.At(d, 0), &bad, sizeof(bad));
+						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
+						       r.u.isoc.number_of_packets = 1;
+						       r.u.isoc.nr_frame_desc_segs = 1;
+						       r.seg[1] = d.segs[0];
+						       return r;
+					       }}),
+			 [](const ::testing::TestParamInfo<Bad> &i) {
+				 std::string n = i.param.name;
+				 for (char &c : n)
+					 if (!isalnum((unsigned char)c))
+						 c = '_';
+				 return n;
+			 });
 
 TEST_F(UsbbackTest, UnknownDeviceAddressIsNoDev)
 {

@@ -38,8 +38,7 @@ constexpr xb::Key kKeys[] = {
 	xb::GrantRefs("ring-ref", xb::Dir::kFrontend, XB_AT(TestConfig, rings[0].refs),
 		      "ring-page-order", &g_max_order)
 		.PerQueue(),
-	xb::U32("event-channel", xb::Dir::kFrontend, XB_AT(TestConfig, rings[0].evtchn), 0,
-		~0u)
+	xb::U32("event-channel", xb::Dir::kFrontend, XB_AT(TestConfig, rings[0].evtchn), 0, ~0u)
 		.PerQueue(),
 	xb::Enum("protocol", xb::Dir::kFrontend, XB_AT(TestConfig, protocol), kProtocols)
 		.Optional(0),
@@ -67,36 +66,39 @@ const xb::Driver kDriver = {
 	.queues_offset = XB_AT(TestConfig, queues),
 	.queue_stride = sizeof(Ring),
 	.config_size = sizeof(TestConfig),
-	.ops =
-		{
-			.probe = [](xb::Device &d) -> void * {
-				g.probe++;
-				g.dev = &d;
-				return &g;
-			},
-			.advertise = [](void *, xb::Writer &w) {
+	.ops = {
+		.probe = [](xb::Device &d) -> void * {
+			g.probe++;
+			g.dev = &d;
+			return &g;
+		},
+		.advertise =
+			[](void *, xb::Writer &w) {
 				g.advertise++;
 				return w.Printf("max-ring-page-order", "%u", g_max_order);
 			},
-			.configure = [](void *, const void *c) {
+		.configure =
+			[](void *, const void *c) {
 				g.configure++;
 				g.last = *static_cast<const TestConfig *>(c);
 				return g.fail_configure;
 			},
-			.connect = [](void *, const void *c) {
+		.connect =
+			[](void *, const void *c) {
 				g.connect++;
 				g.last = *static_cast<const TestConfig *>(c);
 				return g.fail_connect;
 			},
-			.publish = [](void *, xb::Writer &w) {
+		.publish =
+			[](void *, xb::Writer &w) {
 				g.publish++;
 				XI_TRY(w.Printf("sectors", "%u", 2048));
 				return w.Printf("info", "%u", 0);
 			},
-			.disconnect = [](void *) { g.disconnect++; },
-			.changed = [](void *, const char *) { g.changed++; },
-			.remove = [](void *) { g.removed++; },
-		},
+		.disconnect = [](void *) { g.disconnect++; },
+		.changed = [](void *, const char *) { g.changed++; },
+		.remove = [](void *) { g.removed++; },
+	},
 };
 
 } // namespace
@@ -222,7 +224,8 @@ TEST_F(XenbusLiteTest, MultiPageAndMultiQueueKeys)
 	for (int q = 0; q < 2; q++) {
 		std::string d = "queue-" + std::to_string(q) + "/";
 		for (int i = 0; i < 4; i++)
-			xs_.Write(dev_.Front(d + "ring-ref" + std::to_string(i)), std::to_string(100 * q + i));
+			xs_.Write(dev_.Front(d + "ring-ref" + std::to_string(i)),
+				  std::to_string(100 * q + i));
 		xs_.Write(dev_.Front(d + "event-channel"), std::to_string(20 + q));
 	}
 	Frontend(xb::kInitialised);
@@ -261,16 +264,15 @@ TEST_P(XenbusLiteHostile, FailsOnlyThisDeviceWithAMessage)
 
 INSTANTIATE_TEST_SUITE_P(
 	Values, XenbusLiteHostile,
-	::testing::Values(Hostile{"ring-page-order", "3"}, Hostile{"ring-page-order", "99999999999"},
-			  Hostile{"multi-queue-num-queues", "0"},
-			  Hostile{"multi-queue-num-queues", "5"},
-			  Hostile{"multi-queue-num-queues", "4294967295"},
-			  Hostile{"event-channel", "abc"}, Hostile{"event-channel", "-1"},
-			  Hostile{"event-channel", " 5"}, Hostile{"event-channel", "5 "},
-			  Hostile{"event-channel", "4294967296"}, Hostile{"event-channel", ""},
-			  Hostile{"event-channel", "0x10"}, Hostile{"ring-ref", "+7"},
-			  Hostile{"protocol", "x86_16-abi"}, Hostile{"protocol", ""},
-			  Hostile{"feature-persistent", "2"}));
+	::testing::Values(
+		Hostile{"ring-page-order", "3"}, Hostile{"ring-page-order", "99999999999"},
+		Hostile{"multi-queue-num-queues", "0"}, Hostile{"multi-queue-num-queues", "5"},
+		Hostile{"multi-queue-num-queues", "4294967295"}, Hostile{"event-channel", "abc"},
+		Hostile{"event-channel", "-1"}, Hostile{"event-channel", " 5"},
+		Hostile{"event-channel", "5 "}, Hostile{"event-channel", "4294967296"},
+		Hostile{"event-channel", ""}, Hostile{"event-channel", "0x10"},
+		Hostile{"ring-ref", "+7"}, Hostile{"protocol", "x86_16-abi"},
+		Hostile{"protocol", ""}, Hostile{"feature-persistent", "2"}));
 
 TEST_F(XenbusLiteTest, MissingRequiredKeyNamesIt)
 {
@@ -307,7 +309,8 @@ TEST_F(XenbusLiteTest, OptionalKeysTakeDefaults)
 	EXPECT_EQ(g.last.persistent, 0u);
 }
 
-class XenbusLiteBadBackend : public XenbusLiteTest, public ::testing::WithParamInterface<const char *> {};
+class XenbusLiteBadBackend : public XenbusLiteTest,
+			     public ::testing::WithParamInterface<const char *> {};
 
 TEST_P(XenbusLiteBadBackend, MalformedPhysicalDeviceFails)
 {
@@ -462,7 +465,9 @@ TEST_F(XenbusLiteTest, AnnounceRewritesStateInTheSameTransaction)
 	Frontend(xb::kInitialised);
 	int commits = xs_.commits();
 	xs_.Write(dev_.Back("state"), "x"); // to see it rewritten
-	ASSERT_TRUE(g.dev->Announce([](xb::Writer &w) { return w.Printf("sectors", "%u", 4096); }).ok());
+	ASSERT_TRUE(g.dev->Announce([](xb::Writer &w) {
+				 return w.Printf("sectors", "%u", 4096);
+			 }).ok());
 	EXPECT_EQ(xs_.commits(), commits + 1);
 	EXPECT_EQ(Back("sectors"), "4096");
 	EXPECT_EQ(Back("state"), "4");

@@ -36,7 +36,8 @@ struct FakeRing {
 	SharedRingHeader *hdr() { return reinterpret_cast<SharedRingHeader *>(va); }
 	uint8_t *slot(RingIdx i, uint32_t size)
 	{
-		return va + sizeof(SharedRingHeader) + (i & (size - 1)) * BackRing<Proto>::kEntrySize;
+		return va + sizeof(SharedRingHeader) +
+		       (i & (size - 1)) * BackRing<Proto>::kEntrySize;
 	}
 	void Put(uint64_t id, uint32_t size)
 	{
@@ -119,8 +120,7 @@ struct Slot {
 	Slot() { m.Init(ktl::Span<SgElement>(sg), ktl::Span<MappedElem>(elems)); }
 };
 
-RbrMapperPool *MakePool(uint32_t frames, uint32_t max_elems, uint32_t persistent,
-			bool sg = true)
+RbrMapperPool *MakePool(uint32_t frames, uint32_t max_elems, uint32_t persistent, bool sg = true)
 {
 	RbrMapperPool::Config c;
 	c.frames = sg ? frames : 0;
@@ -203,7 +203,7 @@ void xi_kunit_backend_stop_drains(struct kunit *t)
 		KCHECK(t, e->in_flight() == 10);
 		for (int i = 0; i < 10; i++)
 			e->Completed(&e->reqs[i]); // as the device's interrupts would
-		e->Close();		  // returns only once all 10 were answered
+		e->Close();			   // returns only once all 10 were answered
 		KCHECK(t, e->answered.Load() == 10);
 		KCHECK(t, f.hdr()->rsp_prod == 10);
 		KCHECK(t, Stats().evtchns == 0);
@@ -211,7 +211,6 @@ void xi_kunit_backend_stop_drains(struct kunit *t)
 	}
 	fake_xen_uninstall();
 }
-
 
 void xi_kunit_ring_wraparound(struct kunit *t)
 {
@@ -336,7 +335,9 @@ void xi_kunit_pool_sg_roundtrip(struct kunit *t)
 	__builtin_memset(page, 0x3c, XI_PAGE_SIZE);
 	Rbr e[1] = {{GrantRef(fake_grant(page, false)), 512, 1024}};
 	Slot s;
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m).ok());
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m)
+		       .ok());
 	auto *local = static_cast<uint8_t *>(xi_page_address(s.m.lbr().sg()[0].page));
 	KCHECK(t, local[600] == 0x3c);
 	local[600] = 0x99;
@@ -357,10 +358,12 @@ void xi_kunit_pool_readonly_for_writes(struct kunit *t)
 	Rbr ro[1] = {{GrantRef(fake_grant(page, true)), 0, 4096}};
 	Slot s;
 	// A read from the device needs write access: a read-only grant fails.
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(ro)}, Direction::kFromDevice, &s.m)
-			  .code() == -err::kFault);
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(ro)}, Direction::kFromDevice, &s.m)
+			       .code() == -err::kFault);
 	// A write to the device maps it read-only and leaves it untouched.
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(ro)}, Direction::kToDevice, &s.m).ok());
+	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(ro)}, Direction::kToDevice, &s.m)
+			  .ok());
 	pool->Unmap(&s.m);
 	KCHECK(t, Stats().ro_violations == 0);
 	RbrMapperPool::Destroy(pool);
@@ -380,8 +383,9 @@ void xi_kunit_pool_fail_mid_batch(struct kunit *t)
 	}
 	Slot s;
 	fake_fail_nth_map(3);
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m)
-			  .code() == -err::kFault);
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m)
+			       .code() == -err::kFault);
 	fake_stats st = Stats();
 	KCHECK(t, st.mapped == 0);
 	KCHECK(t, st.unmap_ops == 4);
@@ -405,11 +409,16 @@ void xi_kunit_pool_exhaustion(struct kunit *t)
 		b[i] = {GrantRef(fake_grant(pages[3 + i], false)), 0, 4096};
 	}
 	Slot sa, sb;
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(a)}, Direction::kFromDevice, &sa.m).ok());
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(b)}, Direction::kFromDevice, &sb.m)
-			  .code() == -err::kAgain);
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(a)}, Direction::kFromDevice, &sa.m)
+		       .ok());
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(b)}, Direction::kFromDevice, &sb.m)
+			       .code() == -err::kAgain);
 	pool->Unmap(&sa.m);
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(b)}, Direction::kFromDevice, &sb.m).ok());
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(b)}, Direction::kFromDevice, &sb.m)
+		       .ok());
 	pool->Unmap(&sb.m);
 	RbrMapperPool::Destroy(pool);
 	for (auto *p : pages)
@@ -431,13 +440,16 @@ void xi_kunit_pool_staging(struct kunit *t)
 	Rbr e[2] = {{GrantRef(fake_grant(p0, false)), 3000, 1096},
 		    {GrantRef(fake_grant(p1, false)), 0, 2000}};
 	Slot s;
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kToDevice, &s.m).ok());
+	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kToDevice, &s.m)
+			  .ok());
 	auto *buf = static_cast<uint8_t *>(s.m.lbr().buffer());
 	KCHECK(t, s.m.bytes() == 3096);
 	KCHECK(t, ktl::MemCompare(buf, p0 + 3000, 1096) == 0);
 	KCHECK(t, ktl::MemCompare(buf + 1096, p1, 2000) == 0);
 	pool->Unmap(&s.m);
-	KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m).ok());
+	KCHECK(t,
+	       pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kFromDevice, &s.m)
+		       .ok());
 	buf = static_cast<uint8_t *>(s.m.lbr().buffer());
 	__builtin_memset(buf, 0x77, s.m.bytes());
 	KCHECK(t, pool->CopyOut(&s.m, 1500).ok());
@@ -463,7 +475,9 @@ void xi_kunit_pool_persistent(struct kunit *t)
 	}
 	for (int round = 0; round < 4; round++) {
 		Slot s;
-		KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)}, Direction::kToDevice, &s.m).ok());
+		KCHECK(t, pool->Map({DomId(FAKE_DOM), ktl::Span<const Rbr>(e)},
+				    Direction::kToDevice, &s.m)
+				  .ok());
 		pool->Unmap(&s.m);
 	}
 	fake_stats st = Stats();

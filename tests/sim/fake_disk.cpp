@@ -12,7 +12,7 @@ std::vector<FakeDisk *> g_disks;
 }
 
 FakeDisk::FakeDisk(uint32_t major, uint32_t minor, uint64_t sectors)
-	: sectors(sectors), data(sectors * 512), major(major), minor(minor)
+    : sectors(sectors), data(sectors * 512), major(major), minor(minor)
 {
 	g_disks.push_back(this);
 }
@@ -111,7 +111,8 @@ void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint6
 			if (bio.op == BB2_DISCARD || bio.op == BB2_SECURE_ERASE)
 				memset(d->data.data() + pos, 0, bio.bytes);
 			for (auto &x : vecs) {
-				auto *p = static_cast<uint8_t *>(xi_page_address(x.page)) + x.offset;
+				auto *p = static_cast<uint8_t *>(xi_page_address(x.page)) +
+					  x.offset;
 				if (bio.op == BB2_READ)
 					memcpy(p, d->data.data() + pos, x.len);
 				else

@@ -8,13 +8,12 @@
 namespace sim {
 
 // A device descriptor: USB 2.0, vendor 0x1d6b (Linux Foundation), product 0x0104.
-static const uint8_t kDeviceDescriptor[18] = {18, 1, 0x00, 0x02, 0, 0, 0, 64, 0x6b, 0x1d,
-					      0x04, 0x01, 0x00, 0x01, 1, 2, 3, 1};
+static const uint8_t kDeviceDescriptor[18] = {18,   1,	  0x00, 0x02, 0,    0, 0, 64, 0x6b,
+					      0x1d, 0x04, 0x01, 0x00, 0x01, 1, 2, 3,  1};
 
 FakeUsbDevice::FakeUsbDevice(std::string b, unsigned s, bool sg_ok)
-	: busid(std::move(b)), speed(s), sg(sg_ok)
-{
-}
+    : busid(std::move(b)), speed(s), sg(sg_ok)
+{}
 
 FakeUsbDevice::~FakeUsbDevice()
 {
@@ -64,7 +63,8 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 		} else {
 			for (uint32_t i = 0; i < x.nsg && done < n; i++) {
 				uint32_t k = std::min(x.sg[i].length, n - done);
-				memcpy((uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset, src + done, k);
+				memcpy((uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset,
+				       src + done, k);
 				done += k;
 			}
 		}
@@ -87,7 +87,8 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 				x.iso[i].actual_length = x.iso[i].length;
 				x.iso[i].status = 0;
 				if (x.in && buf)
-					memset(buf + x.iso[i].offset, 0x40 + (int)i, x.iso[i].length);
+					memset(buf + x.iso[i].offset, 0x40 + (int)i,
+					       x.iso[i].length);
 			}
 			actual = x.length;
 		} else if (x.in)
@@ -109,7 +110,10 @@ void FakeUsbDevice::Finish(FakeUrb *u, int st)
 using sim::FakeUrb;
 using sim::FakeUsbDevice;
 
-static FakeUsbDevice *D(ub_dev *d) { return reinterpret_cast<FakeUsbDevice *>(d); }
+static FakeUsbDevice *D(ub_dev *d)
+{
+	return reinterpret_cast<FakeUsbDevice *>(d);
+}
 
 struct ub_urb {
 	FakeUrb *u;
@@ -143,9 +147,8 @@ int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
 	dev->urbs.push_back(u);
 	*out = new ub_urb{u, dev};
 	if (!dev->hold) {
-		sim::Sim::Get().Defer([dev, u] {
-			dev->Complete(u, dev->status ? dev->status(*u) : 0);
-		});
+		sim::Sim::Get().Defer(
+			[dev, u] { dev->Complete(u, dev->status ? dev->status(*u) : 0); });
 	}
 	return 0;
 }

@@ -40,8 +40,8 @@ public:
 	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, unlinks = 0, kills = 0;
 	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
 
-	int Plug();   // ub_attach
-	void Unplug(bool pulled = true); // ub_detach
+	int Plug();			     // ub_attach
+	void Unplug(bool pulled = true);     // ub_detach
 	void Finish(FakeUrb *u, int status); // completes a held URB
 	std::vector<FakeUrb *> Pending() const;
 	ub_dev *dev() { return reinterpret_cast<ub_dev *>(this); }

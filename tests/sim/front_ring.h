@@ -21,7 +21,7 @@ public:
 
 	// port: share another ring's event channel (usbif); 0 allocates one.
 	FrontRing(Sim &s, xi_domid_t dom, unsigned pages = 1, unsigned port = 0)
-		: s_(s), dom_(dom), pages_(pages)
+	    : s_(s), dom_(dom), pages_(pages)
 	{
 		Domain &d = s.domain(dom);
 		first_ = d.AllocFrames(pages);
@@ -51,13 +51,19 @@ public:
 	}
 	unsigned port() const { return port_; }
 	uint32_t size() const { return size_; }
-	xenidc::SharedRingHeader *hdr() { return reinterpret_cast<xenidc::SharedRingHeader *>(base_); }
+	xenidc::SharedRingHeader *hdr()
+	{
+		return reinterpret_cast<xenidc::SharedRingHeader *>(base_);
+	}
 	Entry *slot(xenidc::RingIdx i) { return entries() + (i & (size_ - 1)); }
 
 	bool Full() const { return req_prod_pvt_ - rsp_cons_ >= size_; }
 
 	// Writes a request into the next slot (not yet published).
-	void Put(const typename Proto::WireRequest &r) { memcpy(&slot(req_prod_pvt_++)->req, &r, sizeof(r)); }
+	void Put(const typename Proto::WireRequest &r)
+	{
+		memcpy(&slot(req_prod_pvt_++)->req, &r, sizeof(r));
+	}
 
 	// RING_PUSH_REQUESTS_AND_CHECK_NOTIFY, then kicks if asked to.
 	bool Push(bool kick = true)
@@ -66,7 +72,8 @@ public:
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		hdr()->req_prod = now;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		bool notify = (xenidc::RingIdx)(now - hdr()->req_event) < (xenidc::RingIdx)(now - old);
+		bool notify = (xenidc::RingIdx)(now - hdr()->req_event) <
+			      (xenidc::RingIdx)(now - old);
 		if (notify && kick)
 			s_.Kick(port_);
 		return notify;
@@ -92,7 +99,10 @@ public:
 	}
 
 private:
-	Entry *entries() { return reinterpret_cast<Entry *>(base_ + sizeof(xenidc::SharedRingHeader)); }
+	Entry *entries()
+	{
+		return reinterpret_cast<Entry *>(base_ + sizeof(xenidc::SharedRingHeader));
+	}
 
 	Sim &s_;
 	xi_domid_t dom_;

@@ -29,7 +29,8 @@ void *Reserve(size_t bytes)
 // Back to an inaccessible hole (a ballooned frame).
 void Unback(void *addr, size_t bytes)
 {
-	if (mmap(addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+	if (mmap(addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	    MAP_FAILED)
 		abort();
 }
 
@@ -609,7 +610,8 @@ void xi_wait_until(struct xi_waitq *wq, bool (*cond)(void *arg), void *arg)
 		s.on_warning("xi_wait_until with a spinlock held (sleeping in atomic)");
 	while (!cond(arg))
 		if (!s.RunOne()) {
-			s.on_warning("xi_wait_until: nothing left to run, the wait would never end");
+			s.on_warning(
+				"xi_wait_until: nothing left to run, the wait would never end");
 			return;
 		}
 }
@@ -663,11 +665,19 @@ static void VLog(const char *prefix, const char *fmt, va_list ap)
 	Sim::Get().Log(std::string(prefix) + buf);
 }
 
+bool xi_debug_enabled(void)
+{
+	return Sim::Get().debug();
+}
+
 void xi_log(enum xi_log_level level, const char *fmt, ...)
 {
+	static const char *const prefix[] = {"err: ", "warn: ", "info: ", "debug: "};
 	va_list ap;
+	if (level == XI_LOG_DEBUG && !xi_debug_enabled())
+		return;
 	va_start(ap, fmt);
-	VLog(level == XI_LOG_ERR ? "err: " : level == XI_LOG_WARN ? "warn: " : "info: ", fmt, ap);
+	VLog(prefix[level], fmt, ap);
 	va_end(ap);
 }
 

@@ -66,21 +66,21 @@ private:
 enum class Fault { kAlloc, kPageAlloc, kMap, kCopy, kRingMap, kEvtchnBind, kCount };
 
 struct Counters {
-	long allocs = 0;     // live xi_zalloc/xi_dma_alloc blocks
-	long pages = 0;      // live xi_pages_alloc pages
-	long mappings = 0;   // live grant maps onto backend pages
-	long rings = 0;      // live ring mappings
-	long evtchns = 0;    // bound event channels
-	long works = 0;      // live work items
-	long map_ops = 0;    // grant map ops issued
+	long allocs = 0;   // live xi_zalloc/xi_dma_alloc blocks
+	long pages = 0;	   // live xi_pages_alloc pages
+	long mappings = 0; // live grant maps onto backend pages
+	long rings = 0;	   // live ring mappings
+	long evtchns = 0;  // bound event channels
+	long works = 0;	   // live work items
+	long map_ops = 0;  // grant map ops issued
 	long unmap_ops = 0;
 	long copy_ops = 0;
-	long map_calls = 0;  // xi_grant_map calls (batches)
+	long map_calls = 0; // xi_grant_map calls (batches)
 	long unmap_calls = 0;
 	long eois = 0;
 	long spurious_eois = 0;
-	long notifies = 0;   // backend -> frontend events
-	long warnings = 0;   // xi_assert_failed
+	long notifies = 0; // backend -> frontend events
+	long warnings = 0; // xi_assert_failed
 };
 
 // The backend side of one xenbus device: which frontend it talks to.
@@ -106,7 +106,7 @@ public:
 
 	// Event channels. The frontend side allocates a port; the backend binds it.
 	unsigned AllocPort(xi_domid_t frontend);
-	void Kick(unsigned port);	     // frontend -> backend
+	void Kick(unsigned port);	    // frontend -> backend
 	long Notified(unsigned port) const; // backend -> frontend events so far
 	void RecordNotify(unsigned port) { notified_[port]++; }
 	bool Bound(unsigned port) const;
@@ -127,6 +127,9 @@ public:
 	const std::vector<std::string> &log() const { return log_; }
 	bool LogContains(const std::string &needle) const;
 	void Log(const std::string &line);
+	// The request-lifecycle trace (dynamic debug in the kernel).
+	bool debug() const { return debug_; }
+	void set_debug(bool on) { debug_ = on; }
 	// Assertion hook (gtest installs ADD_FAILURE; default aborts).
 	std::function<void(const std::string &)> on_warning;
 
@@ -154,6 +157,7 @@ private:
 	bool fail_all_[(int)Fault::kCount] = {};
 	Counters c_;
 	std::vector<std::string> log_;
+	bool debug_ = false;
 	Sim *prev_;
 };
 

@@ -13,8 +13,14 @@ namespace {
 Xenstore *g_xs = nullptr;
 }
 
-Xenstore::Xenstore() : prev_(g_xs) { g_xs = this; }
-Xenstore::~Xenstore() { g_xs = prev_; }
+Xenstore::Xenstore() : prev_(g_xs)
+{
+	g_xs = this;
+}
+Xenstore::~Xenstore()
+{
+	g_xs = prev_;
+}
 
 Xenstore &Xenstore::Get()
 {
@@ -48,10 +54,10 @@ void Xenstore::Remove(const std::string &path)
 }
 
 XbDev::XbDev(const std::string &type, xi_domid_t dom, unsigned devid)
-	: xendev{dom}, nodename("backend/" + type + "/" + std::to_string(dom) + "/" +
-				std::to_string(devid)),
-	  otherend("/local/domain/" + std::to_string(dom) + "/device/" + type + "/" +
-		   std::to_string(devid))
+    : xendev{dom},
+      nodename("backend/" + type + "/" + std::to_string(dom) + "/" + std::to_string(devid)),
+      otherend("/local/domain/" + std::to_string(dom) + "/device/" + type + "/" +
+	       std::to_string(devid))
 {
 	Xenstore &xs = Xenstore::Get();
 	xs.Write(Back("frontend"), otherend);
@@ -64,10 +70,13 @@ XbDev::XbDev(const std::string &type, xi_domid_t dom, unsigned devid)
 
 } // namespace sim
 
-using sim::Xenstore;
 using sim::XbDev;
+using sim::Xenstore;
 
-static XbDev *D(xi_xbdev *d) { return reinterpret_cast<XbDev *>(d); }
+static XbDev *D(xi_xbdev *d)
+{
+	return reinterpret_cast<XbDev *>(d);
+}
 
 extern "C" {
 
@@ -133,7 +142,8 @@ int xi_xs_switch_state(struct xi_xbdev *dev, int state)
 void xi_xs_fatal(struct xi_xbdev *dev, int err, const char *msg)
 {
 	D(dev)->fatal.push_back(std::to_string(-err) + " " + msg);
-	Xenstore::Get().Write("error/" + D(dev)->nodename + "/error", std::to_string(-err) + " " + msg);
+	Xenstore::Get().Write("error/" + D(dev)->nodename + "/error",
+			      std::to_string(-err) + " " + msg);
 	xi_xs_switch_state(dev, 5);
 }
 

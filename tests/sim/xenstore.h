@@ -46,7 +46,7 @@ private:
 
 // A backend device as the xenbus core would create it. Cast to xi_xbdev.
 struct XbDev {
-	XenDev xendev; // first: xi_xs_xendev() returns it
+	XenDev xendev;	      // first: xi_xs_xendev() returns it
 	std::string nodename; // backend/<type>/<domid>/<devid>
 	std::string otherend; // /local/domain/<domid>/device/<type>/<devid>
 	int state = 1;

@@ -30,7 +30,7 @@ constexpr int16_t kRspError = -1;
 constexpr int16_t kRspEopnotsupp = -2;
 
 constexpr unsigned kMaxSegments = 11;	       // per direct request
-constexpr unsigned kMaxIndirectPages = 8;     // grefs in an indirect request
+constexpr unsigned kMaxIndirectPages = 8;      // grefs in an indirect request
 constexpr unsigned kSegsPerIndirectPage = 512; // XI_PAGE_SIZE / sizeof(Segment)
 constexpr unsigned kSectorShift = 9;	       // wire sectors are 512 bytes, always
 constexpr unsigned kSectorsPerPage = XI_PAGE_SIZE >> kSectorShift;
@@ -60,8 +60,8 @@ template <Abi A> struct Layout {
 	static constexpr size_t kHandle = 2;
 	static constexpr size_t kId = 4 + kHole;
 	static constexpr size_t kSector = kId + 8;
-	static constexpr size_t kSeg = kSector + 8;	      // rw
-	static constexpr size_t kNrSectors = kSector + 8;     // discard
+	static constexpr size_t kSeg = kSector + 8;	       // rw
+	static constexpr size_t kNrSectors = kSector + 8;      // discard
 	static constexpr size_t kIndirectHandle = kSector + 8; // indirect
 	static constexpr size_t kIndirectGrefs = kIndirectHandle + 4;
 	static constexpr size_t kRequestSize = kSeg + kMaxSegments * sizeof(Segment);
@@ -78,7 +78,8 @@ static_assert(L64::kRequestSize == XI_BLKIF64_REQ_SIZE && L64::kId == XI_BLKIF64
 	      L64::kHandle == XI_BLKIF64_INDIRECT_NR_SEGMENTS &&
 	      L64::kIndirectHandle == XI_BLKIF64_INDIRECT_HANDLE &&
 	      L64::kIndirectGrefs == XI_BLKIF64_INDIRECT_GREFS &&
-	      L64::kResponseSize == XI_BLKIF64_RSP_SIZE && L64::kRspStatus == XI_BLKIF64_RSP_STATUS);
+	      L64::kResponseSize == XI_BLKIF64_RSP_SIZE &&
+	      L64::kRspStatus == XI_BLKIF64_RSP_STATUS);
 // x86_32: the layout xen-blkback's common.h gives (no public header has it).
 static_assert(Layout<Abi::kX86_32>::kRequestSize == 108);
 static_assert(Layout<Abi::kX86_32>::kIndirectGrefs == 24);
@@ -111,7 +112,10 @@ template <class T> inline T Load(const uint8_t *p)
 	return v;
 }
 
-template <class T> inline void Store(uint8_t *p, T v) { ktl::MemCopy(p, &v, sizeof(v)); }
+template <class T> inline void Store(uint8_t *p, T v)
+{
+	ktl::MemCopy(p, &v, sizeof(v));
+}
 
 template <Abi A> struct Proto {
 	using L = Layout<A>;

@@ -30,12 +30,30 @@ constexpr uint32_t kPipeTypeShift = 30;
 constexpr uint32_t kPipeReservedMid = 0x3ff80000; // bits 19-29
 enum PipeType : uint32_t { kIsoc = 0, kInt = 1, kCtrl = 2, kBulk = 3 };
 
-constexpr unsigned PipePort(uint32_t p) { return p & kPipePortMask; }
-constexpr bool PipeUnlink(uint32_t p) { return p & kPipeUnlink; }
-constexpr bool PipeIn(uint32_t p) { return p & kPipeDirIn; }
-constexpr unsigned PipeDev(uint32_t p) { return (p >> kPipeDevShift) & kPipeDevMask; }
-constexpr unsigned PipeEp(uint32_t p) { return (p >> kPipeEpShift) & kPipeEpMask; }
-constexpr PipeType PipeKind(uint32_t p) { return PipeType(p >> kPipeTypeShift); }
+constexpr unsigned PipePort(uint32_t p)
+{
+	return p & kPipePortMask;
+}
+constexpr bool PipeUnlink(uint32_t p)
+{
+	return p & kPipeUnlink;
+}
+constexpr bool PipeIn(uint32_t p)
+{
+	return p & kPipeDirIn;
+}
+constexpr unsigned PipeDev(uint32_t p)
+{
+	return (p >> kPipeDevShift) & kPipeDevMask;
+}
+constexpr unsigned PipeEp(uint32_t p)
+{
+	return (p >> kPipeEpShift) & kPipeEpMask;
+}
+constexpr PipeType PipeKind(uint32_t p)
+{
+	return PipeType(p >> kPipeTypeShift);
+}
 
 // Status codes of a urb response (negative errnos).
 constexpr int32_t kStatusOk = 0;
