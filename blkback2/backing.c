@@ -14,7 +14,7 @@
 /* How often to look for a new size; the block layer has no notifier for it. */
 #define BB2_RESIZE_POLL (HZ)
 
-int bb2_backing_open(uint32_t major, uint32_t minor, bool readonly, struct bb2_backing **out)
+int bb2_backing_open(u32 major, u32 minor, bool readonly, struct bb2_backing **out)
 {
 	dev_t dev = MKDEV(major, minor);
 	struct bb2_backing *b;
@@ -74,7 +74,7 @@ void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info)
 #else
 	info->readonly = !(b->mode & FMODE_WRITE) || bdev_read_only(bdev);
 #endif
-	info->cdrom = disk_to_cdi(bdev->bd_disk) != NULL;
+	info->cdrom = !!disk_to_cdi(bdev->bd_disk);
 	info->removable = bdev->bd_disk->flags & GENHD_FL_REMOVABLE;
 	info->write_cache = bdev_write_cache(bdev);
 	info->discard = bdev_max_discard_sectors(bdev) != 0;
@@ -83,7 +83,7 @@ void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info)
 	info->discard_alignment = bdev_discard_alignment(bdev);
 }
 
-uint64_t bb2_backing_sectors(struct bb2_backing *b)
+u64 bb2_backing_sectors(struct bb2_backing *b)
 {
 	return bdev_nr_sectors(b->bdev);
 }
@@ -100,8 +100,7 @@ static void bb2_resize_poll(struct work_struct *work)
 	schedule_delayed_work(&b->resize, BB2_RESIZE_POLL);
 }
 
-void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *arg, uint64_t sectors),
-			    void *arg)
+void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *arg, u64 sectors), void *arg)
 {
 	if (b->on_resize)
 		cancel_delayed_work_sync(&b->resize);

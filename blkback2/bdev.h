@@ -18,7 +18,7 @@ struct bb2_backing {
 	fmode_t mode;
 #endif
 	struct delayed_work resize;	/* polls the size (online resize) */
-	void (*on_resize)(void *arg, uint64_t sectors);
+	void (*on_resize)(void *arg, u64 sectors);
 	void *arg;
 	sector_t sectors;		/* the size last reported */
 };

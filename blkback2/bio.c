@@ -24,8 +24,8 @@ static const blk_opf_t bb2_ops[] = {
 	[BB2_SECURE_ERASE] = REQ_OP_SECURE_ERASE,
 };
 
-void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint64_t sector,
-		uint64_t nr_sectors, const struct bb2_vec *v, unsigned int n, void *cookie)
+void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, u64 sector,
+		u64 nr_sectors, const struct bb2_vec *v, unsigned int n, void *cookie)
 {
 	blk_opf_t opf = bb2_ops[op];
 	struct bio *bio;
@@ -43,7 +43,9 @@ void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint6
 	if (op == BB2_DISCARD || op == BB2_SECURE_ERASE)
 		bio->bi_iter.bi_size = nr_sectors << SECTOR_SHIFT;
 	for (i = 0; i < n; i++) {
-		if (bio_add_page(bio, (struct page *)v[i].page, v[i].len, v[i].offset) != v[i].len) {
+		struct page *page = (struct page *)v[i].page;
+
+		if (bio_add_page(bio, page, v[i].len, v[i].offset) != v[i].len) {
 			bio_io_error(bio);
 			return;
 		}

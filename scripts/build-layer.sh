@@ -3,7 +3,8 @@
 #
 # The build layer: the modules against Debian 12's 6.1 and 6.12 kernel
 # headers, each in its own copy of the tree, with zero warnings and no
-# constructor or exception sections. (The KUnit layer adds the third tree.)
+# constructor or exception sections (the KUnit layer adds the third tree);
+# and the style: clang-format for the C++, checkpatch --strict for the C.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -39,4 +40,72 @@ for kdir in "$HDRS_61" "$HDRS_612"; do
 		fi
 	done
 done
+# ---- Style ----
+
+cxx=$("$XENIDC_ROOT/scripts/cxx-files.sh")
+# shellcheck disable=SC2086 # $cxx: a file name a word
+if ! command -v clang-format >/dev/null; then
+	result fail "C++ sources are clang-format clean" "no clang-format (make deps)"
+elif out=$(cd "$XENIDC_ROOT" && clang-format --dry-run --Werror $cxx 2>&1); then
+	result pass "C++ sources are clang-format clean ($(echo "$cxx" | wc -l) files)"
+else
+	echo "$out" | grep -F 'error:' | head -20
+	result fail "C++ sources are clang-format clean" "clang-format -i fixes them"
+fi
+
+# checkpatch.pl from Debian's linux-source-6.12: just the script and the two
+# data files it reads, unpacked once per package version. Prints its path.
+CP_TARBALL=/usr/src/linux-source-6.12.tar.xz
+checkpatch_pl() {
+	local ver dir
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.12) || return 1
+	dir=$XENIDC_CACHE/checkpatch-$ver
+	if [ ! -f "$dir/checkpatch.pl" ]; then
+		rm -rf "$dir.tmp" && mkdir -p "$dir.tmp" &&
+			tar -xJf "$CP_TARBALL" -C "$dir.tmp" --strip-components=2 \
+				--wildcards --no-wildcards-match-slash '*/scripts/checkpatch.pl' \
+				'*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch' &&
+			rm -rf "$dir" && mv "$dir.tmp" "$dir" || return 1
+	fi
+	echo "$dir/checkpatch.pl"
+}
+
+# checkpatch's exceptions, each with its reason. Everywhere:
+#   CAMELCASE           the kernel's USB descriptor fields (bConfigurationValue,
+#                       idVendor...): run tree-less, checkpatch cannot tell them
+#   LINUX_VERSION_CODE  an out-of-tree module built for both 6.1 and 6.12
+CP_IGNORE=CAMELCASE,LINUX_VERSION_CODE
+# In headers shared with the C++ core (they test __cplusplus), which cannot
+# include kernel headers: uint32_t and the like (and types.h's typedefs that
+# give them to the kernel's C++), 1u << n, __attribute__((format(printf...))).
+CP_IGNORE_SHARED=PREFER_KERNEL_TYPES,NEW_TYPEDEFS,BIT_MACRO,PREFER_DEFINED_ATTRIBUTE_MACRO
+declare -A CP_IGNORE_FILE=(
+	# LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0): taken for a constant
+	[blkback2/bdev.h]="CONSTANT_COMPARISON"
+	# an X-macro: the KUnit cases listed once for the C and the C++ side
+	[tests/kunit/core_cases.h]="COMPLEX_MACRO,MACRO_ARG_REUSE,TRAILING_SEMICOLON"
+	# printk(KERN_DEBUG) for the trace: xi_debug_enabled() is its one switch,
+	# pr_debug() would add another per call site
+	[xenidc/platform.c]="PREFER_PR_LEVEL"
+)
+
+if [ ! -f "$CP_TARBALL" ] || ! command -v perl >/dev/null; then
+	result fail "C sources are checkpatch --strict clean" "no $CP_TARBALL or perl (make deps)"
+elif ! cp_pl=$(checkpatch_pl); then
+	result fail "C sources are checkpatch --strict clean" "cannot unpack checkpatch.pl"
+else
+	files=$(cd "$XENIDC_ROOT" && git ls-files '*.c' '*.h' | grep -v -x -f <(scripts/cxx-files.sh))
+	out=$(cd "$XENIDC_ROOT" && for f in $files; do
+		ign=$CP_IGNORE${CP_IGNORE_FILE[$f]:+,${CP_IGNORE_FILE[$f]}}
+		grep -q __cplusplus "$f" && ign=$ign,$CP_IGNORE_SHARED
+		perl "$cp_pl" --strict --no-tree --terse --no-summary --ignore "$ign" -f "$f" 2>&1
+	done)
+	if [ -z "$out" ]; then
+		result pass "C sources are checkpatch --strict clean ($(echo "$files" | wc -l) files)"
+	else
+		echo "$out" | head -30
+		result fail "C sources are checkpatch --strict clean" "$(echo "$out" | wc -l) findings"
+	fi
+fi
+
 summary build

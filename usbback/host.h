@@ -81,8 +81,10 @@ void ub_registry_unlock(void);
 /* Implemented by usbback's C++ (vusb.cpp): */
 void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t error_count,
 		 uint32_t start_frame);
-/* A host device whose first interface was bound to usbback. -ENODEV: the
- * toolstack assigned its bus id ("3-1.5") to no port. */
+/*
+ * A host device whose first interface was bound to usbback. -ENODEV: the
+ * toolstack assigned its bus id ("3-1.5") to no port.
+ */
 int ub_attach(const char *busid, struct ub_dev *d);
 /*
  * The device is going away: unbound, or physically unplugged (then its port

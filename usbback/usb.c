@@ -79,8 +79,10 @@ static void ub_complete(struct urb *urb)
 		    urb->start_frame);
 }
 
-/* The host endpoint the guest's pipe names, if its type matches (the USB
- * core would WARN on a mismatch: a guest must not be able to cause that). */
+/*
+ * The host endpoint the guest's pipe names, if its type matches (the USB
+ * core would WARN on a mismatch: a guest must not be able to cause that).
+ */
 static bool ub_endpoint_ok(struct usb_device *udev, unsigned int pipe, enum ub_type type)
 {
 	static const int types[] = {
@@ -190,8 +192,10 @@ int ub_clear_halt(struct ub_dev *d, unsigned int endpoint_address)
 	return usb_clear_halt(udev, pipe);
 }
 
-/* Only the current configuration: another one would make the USB core
- * replace the interfaces, unbinding usbback from under the guest. */
+/*
+ * Only the current configuration: another one would make the USB core
+ * replace the interfaces, unbinding usbback from under the guest.
+ */
 int ub_reset_configuration(struct ub_dev *d, unsigned int config)
 {
 	struct usb_device *udev = udev_of(d);

@@ -29,9 +29,9 @@
 #include "xenidc.h"
 
 /* The core's error numbers and grant statuses are the kernel's. */
-static_assert(XI_GNTST_GENERAL_ERROR == GNTST_general_error);
-static_assert(XI_GNTST_BAD_GNTREF == GNTST_bad_gntref);
-static_assert(XI_GNTST_PERMISSION_DENIED == GNTST_permission_denied);
+static_assert(GNTST_general_error == XI_GNTST_GENERAL_ERROR);
+static_assert(GNTST_bad_gntref == XI_GNTST_BAD_GNTREF);
+static_assert(GNTST_permission_denied == XI_GNTST_PERMISSION_DENIED);
 static_assert(XI_PAGE_SIZE == XEN_PAGE_SIZE && XI_PAGE_SIZE == PAGE_SIZE);
 static_assert(sizeof(xi_gref_t) == sizeof(grant_ref_t));
 static_assert(sizeof(xi_domid_t) == sizeof(domid_t));
@@ -514,13 +514,6 @@ EXPORT_SYMBOL_GPL(xi_work_destroy);
 
 /* ---- Misc ---- */
 
-static const char *const xi_levels[] = {
-	[XI_LOG_ERR] = KERN_ERR,
-	[XI_LOG_WARN] = KERN_WARNING,
-	[XI_LOG_INFO] = KERN_INFO,
-	[XI_LOG_DEBUG] = KERN_DEBUG,
-};
-
 bool xi_debug_enabled(void)
 {
 #if defined(CONFIG_DYNAMIC_DEBUG) || \
@@ -539,9 +532,22 @@ static void xi_vlog(enum xi_log_level level, const char *fmt, va_list *args)
 {
 	struct va_format vaf = { .fmt = fmt, .va = args };
 
-	if (level == XI_LOG_DEBUG && !xi_debug_enabled())
-		return;
-	printk("%s" pr_fmt("%pV\n"), xi_levels[level], &vaf);
+	switch (level) {
+	case XI_LOG_ERR:
+		pr_err("%pV\n", &vaf);
+		break;
+	case XI_LOG_WARN:
+		pr_warn("%pV\n", &vaf);
+		break;
+	case XI_LOG_INFO:
+		pr_info("%pV\n", &vaf);
+		break;
+	case XI_LOG_DEBUG:
+		/* Not pr_debug(): xi_debug_enabled() is the trace's one switch. */
+		if (xi_debug_enabled())
+			printk(KERN_DEBUG pr_fmt("%pV\n"), &vaf);
+		break;
+	}
 }
 
 void xi_log(enum xi_log_level level, const char *fmt, ...)
@@ -585,7 +591,7 @@ int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
 }
 EXPORT_SYMBOL_GPL(xi_snprintf);
 
-uint64_t xi_now_ns(void)
+u64 xi_now_ns(void)
 {
 	return ktime_get_ns();
 }

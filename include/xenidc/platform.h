@@ -112,9 +112,11 @@ void xi_evtchn_eoi(struct xi_evtchn *ch, bool spurious);
 struct xi_spinlock {
 	uint64_t opaque[16];
 };
+
 struct xi_mutex {
 	uint64_t opaque[24];
 };
+
 struct xi_waitq {
 	uint64_t opaque[16];
 };

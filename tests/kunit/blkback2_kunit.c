@@ -15,7 +15,6 @@
 #include <linux/highmem.h>
 #include <linux/module.h>
 
-
 struct bb2_limits bb2_limits;
 
 /* What bb2_io_done() saw. */
@@ -122,8 +121,10 @@ static void bb2k_error_propagates(struct kunit *t)
 	u64 end = bb2_backing_sectors(b);
 
 	KUNIT_ASSERT_NOT_NULL(t, p);
-	/* The I/O path validates ranges; the glue must still pass the block
-	 * layer's verdict on a bad bio through, not turn it into success. */
+	/*
+	 * The I/O path validates ranges; the glue must still pass the block
+	 * layer's verdict on a bad bio through, not turn it into success.
+	 */
 	KUNIT_EXPECT_NE(t, bb2k_io(t, b, BB2_READ, 0, end - 4, 0, &p, 1), 0);
 	KUNIT_EXPECT_EQ(t, bb2k_io(t, b, BB2_SECURE_ERASE, 0, 0, 8, NULL, 0), -EOPNOTSUPP);
 	__free_page(p);
@@ -175,6 +176,7 @@ static struct kunit_suite bb2k_suite = {
 	.name = "blkback2_glue",
 	.test_cases = bb2k_cases,
 };
+
 kunit_test_suite(bb2k_suite);
 
 MODULE_LICENSE("GPL");

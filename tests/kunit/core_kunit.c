@@ -18,6 +18,7 @@ static struct kunit_suite xenidc_core_suite = {
 	.name = "xenidc_core",
 	.test_cases = xenidc_core_cases,
 };
+
 kunit_test_suite(xenidc_core_suite);
 
 MODULE_LICENSE("GPL");

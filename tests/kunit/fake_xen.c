@@ -109,7 +109,8 @@ static int fake_grant_map(struct xi_map_op *ops, unsigned int n)
 			continue;
 		}
 		memcpy(page_address((struct page *)op->page), g->va, PAGE_SIZE);
-		maps[slot] = (struct fake_map){ (struct page *)op->page, op->gref, op->readonly, true };
+		maps[slot] = (struct fake_map){ .local = (struct page *)op->page, .gref = op->gref,
+						.readonly = op->readonly, .used = true };
 		op->handle = slot;
 		op->status = XI_GNTST_OKAY;
 		st.mapped++;
@@ -177,7 +178,8 @@ static int fake_ring_map(struct xi_xendev *dev, const xi_gref_t *grefs, unsigned
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
-		if (grefs[i] >= FAKE_GRANTS || !grants[grefs[i]].used || grants[grefs[i]].readonly ||
+		if (grefs[i] >= FAKE_GRANTS || !grants[grefs[i]].used ||
+		    grants[grefs[i]].readonly ||
 		    (i && grants[grefs[i]].va != grants[grefs[0]].va + i * PAGE_SIZE))
 			return -EINVAL;
 	*addr = grants[grefs[0]].va; /* the fake frontend allocates rings contiguous */
@@ -354,7 +356,7 @@ bool fake_wait(bool (*cond)(void *arg), void *arg, unsigned int ms)
 	while (!cond(arg)) {
 		if (!ms--)
 			return false;
-		msleep(1);
+		usleep_range(1000, 2000);
 	}
 	return true;
 }

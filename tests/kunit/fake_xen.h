@@ -40,6 +40,7 @@ struct fake_stats {
 	long eois, spurious_eois, notifies;
 	long ro_violations; /* writes seen through read-only mappings */
 };
+
 void fake_get_stats(struct fake_stats *out);
 void fake_fail_nth_map(long n);
 

@@ -58,4 +58,5 @@ static struct kunit_suite xi_fault_suite = {
 	.name = "xenidc_fault_injection",
 	.test_cases = xi_fault_cases,
 };
+
 kunit_test_suite(xi_fault_suite);

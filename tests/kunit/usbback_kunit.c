@@ -13,7 +13,6 @@
 #include <linux/completion.h>
 #include <linux/module.h>
 
-
 /* Gadget zero, as gadget/legacy/zero.c presents itself. */
 #define GZ_VENDOR 0x0525
 #define GZ_PRODUCT 0xa4a0
@@ -24,8 +23,7 @@ static struct {
 	u32 actual;
 } urbres;
 
-void ub_urb_done(void *cookie, int status, uint32_t actual, uint32_t error_count,
-		 uint32_t start_frame)
+void ub_urb_done(void *cookie, int status, u32 actual, u32 error_count, u32 start_frame)
 {
 	urbres.status = status;
 	urbres.actual = actual;
@@ -141,7 +139,8 @@ static void ubk_bulk(struct kunit *t)
 		struct ub_xfer w = { .type = UB_BULK, .endpoint = usb_endpoint_num(out),
 				     .buffer = buf, .length = 4096 };
 		struct ub_xfer r = { .type = UB_BULK, .endpoint = usb_endpoint_num(in),
-				     .in = true, .short_not_ok = true, .buffer = buf, .length = 4096 };
+				     .in = true, .short_not_ok = true,
+				     .buffer = buf, .length = 4096 };
 
 		KUNIT_EXPECT_EQ(t, ubk_xfer(t, udev, &w), 0);
 		KUNIT_EXPECT_EQ(t, urbres.actual, 4096u);
@@ -180,8 +179,10 @@ static void ubk_refuses_mismatched_endpoints(struct kunit *t)
 	struct ub_xfer no_ep = { .type = UB_BULK, .endpoint = 15, .in = true,
 				 .buffer = buf, .length = 64 };
 
-	/* A guest-chosen pipe that disagrees with the endpoint is refused here:
-	 * the USB core would WARN on it (the log check catches any). */
+	/*
+	 * A guest-chosen pipe that disagrees with the endpoint is refused here:
+	 * the USB core would WARN on it (the log check catches any).
+	 */
 	KUNIT_EXPECT_EQ(t, ubk_xfer(t, udev, &bad_type), -EINVAL);
 	KUNIT_EXPECT_EQ(t, ubk_xfer(t, udev, &no_ep), -EINVAL);
 	kfree(buf);
@@ -207,8 +208,10 @@ static void ubk_binding(struct kunit *t)
 	memset(&bind, 0, sizeof(bind));
 	bind.want = udev;
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
-	/* Gadget zero's interfaces are unclaimed: usbback gets them all,
-	 * and the device is attached once, at the first. */
+	/*
+	 * Gadget zero's interfaces are unclaimed: usbback gets them all,
+	 * and the device is attached once, at the first.
+	 */
 	KUNIT_EXPECT_EQ(t, bind.attaches, 1);
 	ub_usb_deregister();
 	KUNIT_EXPECT_EQ(t, bind.detaches, 1);
@@ -230,6 +233,7 @@ static struct kunit_suite ubk_suite = {
 	.name = "usbback_glue",
 	.test_cases = ubk_cases,
 };
+
 kunit_test_suite(ubk_suite);
 
 MODULE_LICENSE("GPL");
