@@ -178,7 +178,7 @@ void Vusb::SendPortEvents()
 		}
 	}
 	unsigned sent = 0, n;
-	conn_.Consume(
+	Outcome o = conn_.Consume(
 		nev,
 		[&](const usbif::ConnRequest &credit) {
 			if (sent == nev)
@@ -191,6 +191,12 @@ void Vusb::SendPortEvents()
 			return true;
 		},
 		&n);
+	if (o == Outcome::kBroken) {
+		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus conn ring index",
+				   dev_.nodename());
+		dev_.Fatal(Status::Error(err::kProto), "frontend conn ring index out of range");
+		return;
+	}
 	if (sent < nev) {
 		// No credit left: the guest gets these when it gives some back.
 		MutexGuard g(lock_);

@@ -154,6 +154,7 @@ public:
 
 	sim::XbDev &dev() { return dev_; }
 	sim::FrontRing<UrbProto> &urb() { return *urb_; }
+	sim::FrontRing<ConnProto> &conn() { return *conn_; }
 	uint64_t Stat(unsigned i) { return xbl_stat(device_, i); }
 
 private:
@@ -722,6 +723,22 @@ TEST_F(UsbbackTest, HostileRingIndexClosesTheController)
 	sim_.Kick(f.urb().port());
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.dev().state, 5);
+	f.FrontendState(6);
+	EXPECT_EQ(sim_.counters().rings, 0);
+}
+
+TEST_F(UsbbackTest, HostileConnRingIndexClosesTheController)
+{
+	auto &f = Front();
+	f.Probe();
+	f.AssignPort(1, "3-1.5");
+	f.Connect(false);
+	f.conn().hdr()->req_prod = 5000; // credits it never posted
+	ASSERT_EQ(Stick().Plug(), 0);
+	sim_.Kick(f.urb().port());
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.dev().state, 5);
+	EXPECT_TRUE(f.Events().empty());
 	f.FrontendState(6);
 	EXPECT_EQ(sim_.counters().rings, 0);
 }
