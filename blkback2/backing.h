@@ -24,7 +24,9 @@ struct bb2_limits {
 	uint32_t max_persistent; /* persistent grants per ring */
 	uint32_t persistent;	 /* offer feature-persistent */
 	uint32_t batch;		 /* requests per work pass */
+	uint32_t map_batch;	 /* grant ops per hypercall, 0: a request's */
 };
+
 extern struct bb2_limits bb2_limits;
 
 struct bb2_info {
@@ -88,7 +90,6 @@ const void *bb2_xenbus_driver(void); /* const xenidc::xb::Driver * */
 /* Per-vbd counters (statistics/ in sysfs, named in xenbus.cpp). */
 enum bb2_stat { BB2_OO_REQ, BB2_RD_REQ, BB2_WR_REQ, BB2_F_REQ, BB2_DS_REQ,
 		BB2_RD_SECT, BB2_WR_SECT, BB2_ERRORS, BB2_NR_STATS };
-
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,7 @@ struct bb2_limits bb2_limits = {
 	.max_persistent = 1056,
 	.persistent = 1,
 	.batch = 32,
+	.map_batch = 0,
 };
 
 module_param_named(max_indirect_segments, bb2_limits.max_indirect_segments, uint, 0444);
@@ -62,6 +63,9 @@ module_param_named(feature_persistent, bb2_limits.persistent, uint, 0444);
 MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1)");
 module_param_named(batch, bb2_limits.batch, uint, 0444);
 MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32)");
+module_param_named(map_batch, bb2_limits.map_batch, uint, 0444);
+MODULE_PARM_DESC(map_batch,
+		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements)");
 
 static struct xbl_registration *bb2_reg;
 
@@ -85,7 +89,8 @@ static int __init blkback2_init(void)
 	    bb2_check("max_queues", l->max_queues, 1, BB2_MAX_QUEUES) ||
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
 	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
-	    bb2_check("batch", l->batch, 1, 1024))
+	    bb2_check("batch", l->batch, 1, 1024) ||
+	    bb2_check("map_batch", l->map_batch, 0, 512))
 		return -EINVAL;
 	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
 }

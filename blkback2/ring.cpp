@@ -71,6 +71,7 @@ Status Ring::Open(const Config &c)
 	pc.frames = ktl::Max(bb2_limits.pool_frames, max_segs_);
 	pc.max_elems = max_segs_;
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
+	pc.map_batch = bb2_limits.map_batch;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();

@@ -226,9 +226,13 @@ bool RbrMapperPool::SettleMaps(uint32_t nops, bool run, Mapping *m)
 
 	if (!nops)
 		return true;
-	if (!run || xi_grant_map(ops_, nops) != 0)
-		for (uint32_t k = 0; k < nops; k++)
-			ops_[k].status = XI_GNTST_GENERAL_ERROR;
+	uint32_t step = cfg_.map_batch ? cfg_.map_batch : nops;
+	for (uint32_t k = 0; k < nops; k += step) {
+		uint32_t n = ktl::Min(step, nops - k);
+		if (!run || xi_grant_map(ops_ + k, n) != 0)
+			for (uint32_t j = k; j < k + n; j++)
+				ops_[j].status = XI_GNTST_GENERAL_ERROR;
+	}
 	if (run)
 		stats_.maps += nops;
 	for (uint32_t k = 0; k < nops; k++) {
@@ -338,9 +342,9 @@ void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 
 void RbrMapperPool::FlushUnmaps(uint32_t n)
 {
-	if (!n)
-		return;
-	xi_grant_unmap(unmaps_, n);
+	uint32_t step = cfg_.map_batch ? cfg_.map_batch : n;
+	for (uint32_t k = 0; k < n; k += step)
+		xi_grant_unmap(unmaps_ + k, ktl::Min(step, n - k));
 	stats_.unmaps += n;
 }
 

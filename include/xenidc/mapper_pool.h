@@ -83,6 +83,7 @@ public:
 		bool sg_capable = true;	      // Map() maps; else it stages
 		uint32_t staging_buffers = 0; // for staging: buffers ...
 		uint32_t staging_bytes = 0;   // ... of this many bytes each
+		uint32_t map_batch = 0;	      // most grant ops per call, 0: all
 	};
 
 	struct Stats {
