@@ -11,6 +11,8 @@ OUT=$XENIDC_BUILD/lab-check
 if "$HERE/vm.sh" check "$OUT"; then
 	result pass "lab VM ran to completion (backend $BACKEND)"
 else
+	echo "---- the serial console's last lines ($OUT/serial.log) ----"
+	tr -d '\r' <"$OUT/serial.log" | grep -av '^@@LAB-OUT\|^[A-Za-z0-9+/=]\{60,\}$' | tail -n 40
 	result fail "lab VM ran to completion (backend $BACKEND)" "see $OUT/serial.log"
 fi
 while IFS= read -r l; do

@@ -21,4 +21,8 @@ echo "xenidc lab: Xen 4.17, dom0 and guest Linux 6.12.117 (Debian), backend $BAC
 sed -n 's/^@@LAB metric \([^:]*\): /  \1: /p' "$R"
 grep '^@@LAB not ok ' "$R" | sed 's/^@@LAB /  FAILED: /'
 echo "  steps: $ok ok, $bad failed; $(($(date +%s) - T0)) s; logs in $OUT"
+if [ $vmrc != 0 ] || [ "$bad" != 0 ] || [ "$ok" = 0 ]; then
+	echo "---- the serial console's last lines ($OUT/serial.log) ----"
+	tr -d '\r' <"$OUT/serial.log" | grep -av '^@@LAB-OUT\|^[A-Za-z0-9+/=]\{60,\}$' | tail -n 40
+fi
 [ $vmrc = 0 ] && [ "$bad" = 0 ] && [ "$ok" -gt 0 ]

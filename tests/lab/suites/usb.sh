@@ -56,7 +56,7 @@ usb_unplug_midread() {
 	check "dom0 loses the stick" wait_for 30 sh -c "! find_stick"
 	check "the guest sees the disconnect" g 60 "$G wait_gone sda 50; cat /tmp/dd.out"
 	echo "  guest dd: $GOUT"
-	check "the backend freed the port" wait_for 10 port1_free
+	check "the backend freed the port" wait_for 30 port1_free
 	check "xl usbctrl-detach after the unplug" timeout 60 xl usbctrl-detach $GUEST 0
 	check "rmmod usbback after the unplug" rmmod usbback
 }
