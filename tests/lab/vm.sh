@@ -38,9 +38,16 @@ rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$MODS/"
 "$XENIDC_ROOT/scripts/build-modules.sh" "/usr/src/linux-headers-$KVER" "$MODS" >"$MODS.log" 2>&1 ||
 	{ tail -20 "$MODS.log" >&2; exit 1; }
 
+# The hostile frontend, for the guest kernel (the same 6.12).
+HOSTILE=$XENIDC_BUILD/lab-hostile
+mkdir -p "$HOSTILE"
+cp "$HERE/hostile/xihostile.c" "$HERE/hostile/Kbuild" "$HOSTILE/"
+make -s -C "/usr/src/linux-headers-$KVER" M="$HOSTILE" modules >"$HOSTILE.log" 2>&1 &&
+	! grep -qi warning "$HOSTILE.log" || { cat "$HOSTILE.log" >&2; exit 1; }
+
 RUN=$XENIDC_BUILD/lab-run
 rm -rf "$RUN" "$OUT"
-mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/d0/guest" "$OUT"
+mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/g/lab/hostile" "$RUN/d0/guest" "$OUT"
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
 for m in xenidc xenbus_lite blkback2 usbback; do
@@ -51,11 +58,13 @@ SUITE=$SUITE
 BACKEND=$BACKEND
 CFG
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
+cp "$HOSTILE/xihostile.ko" "$RUN/g/lab/hostile/"
 cp "$HERE/guest/g.sh" "$RUN/g/lab/"
 cp "$STICK/stick.sha256" "$RUN/g/lab/"
 cp "$STICK/stick.sha256" "$RUN/d0/lab/"
 mkcpio "$RUN/g" "$RUN/guest-ovl.cpio"
-cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" >"$RUN/d0/guest/initrd.img"
+# compressed: the initramfs and its unpacked copy share the guest's memory
+cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" | gzip -1 >"$RUN/d0/guest/initrd.img"
 mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"
 cat "$BASE/dom0-base.cpio" "$RUN/dom0-ovl.cpio" >"$RUN/dom0.cpio"
 rm -rf "$RUN/d0" "$RUN/g"
