@@ -5,7 +5,7 @@
 # which the host turns into test results. Every step runs under a timeout.
 
 GUEST=guest
-SEQ=0
+SEQ=0 # command numbers, unique across guests: an agent runs each new one
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "@@LAB-MARK $* t=$(up)"; }
 
@@ -35,11 +35,10 @@ debug_dump() {
 # wait_for SECONDS CMD...: polls until CMD succeeds (CMD is run anew each
 # time: pass a function, not a command substitution)
 wait_for() {
-	local t=$1 i=0
+	local end=$((SECONDS + $1))
 	shift
 	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -ge $((t * 4)) ] && return 1
+		[ $SECONDS -ge $end ] && return 1
 		sleep 0.25
 	done
 }
@@ -77,7 +76,8 @@ guest_start() {
 	for attempt in 1 2 3; do
 		guest_create "$@" && return 0
 		say "guest-boot-failed attempt=$attempt"
-		grep -a -m1 -E 'Oops|panic' /var/log/xen/console/guest-$GUEST.log
+		grep -a -i -m5 -E 'initramfs|out of memory|panic|oops' /var/log/xen/console/guest-$GUEST.log
+		tail -n 8 /var/log/xen/console/guest-$GUEST.log
 		timeout 30 xl destroy "$GUEST" 2>/dev/null
 		wait_for 30 guest_absent
 	done
@@ -94,8 +94,8 @@ name="$GUEST"
 type="pv"
 kernel="/guest/vmlinuz"
 ramdisk="/guest/initrd.img"
-extra="console=hvc0 quiet"
-memory=${GUEST_MEM:-512}
+extra="console=hvc0 quiet ${GUEST_EXTRA:-}"
+memory=${GUEST_MEM:-480}
 vcpus=${GUEST_VCPUS:-1}
 on_poweroff="destroy"
 on_reboot="destroy"
@@ -103,8 +103,7 @@ on_crash="destroy"
 CFG
 	for l in "$@"; do echo "$l" >>/run/guest.cfg; done
 	timeout 120 xl create /run/guest.cfg >/out/xl-create.log 2>&1 || { cat /out/xl-create.log; return 1; }
-	SEQ=0
-	wait_for 60 guest_ready
+	wait_for 180 guest_ready # a TCG boot under load: minutes
 }
 
 guest_ready() { [ "$(xenstore-read "$(gpath ready)" 2>/dev/null)" = 1 ]; }

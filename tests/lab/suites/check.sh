@@ -4,6 +4,7 @@
 # in $BACKEND (blkback2 by default; xen-blkback is the reference).
 . /lab/lib.sh
 . /lab/suites/usb.sh
+. /lab/suites/hostile.sh
 G='. /lab/g.sh;'
 
 attach() { timeout 60 xl block-attach $GUEST "$1"; }
@@ -22,6 +23,21 @@ xenidc_nothing_live() {
 	! grep -qv ' 0$' /sys/kernel/debug/xenidc/live
 }
 no_vbds() { [ "$(vbd_count)" = 0 ]; }
+# The README's tracing switch, around one read.
+trace_seen() {
+	local c=/sys/kernel/debug/dynamic_debug/control
+	echo 'module xenidc +p' >$c || return 1
+	g 60 "dd if=/dev/xvdb of=/dev/null bs=4k count=1 iflag=direct" >/dev/null
+	echo 'module xenidc -p' >$c
+	dmesg | grep -q 'xenidc: backend/vbd/.*request .* answered 0'
+}
+# The README's way back to the in-tree backend, and forth again.
+way_back() {
+	rmmod blkback2 && modprobe xen-blkback && attach phy:/dev/nullb0,xvdb,w &&
+		g 60 "$G wait_blk xvdb && dd if=/dev/xvdb of=/dev/null bs=1M count=4 iflag=direct" &&
+		detach xvdb && wait_for 30 no_vbds && rmmod xen_blkback &&
+		insmod /lab/modules/blkback2.ko
+}
 
 # ---- setup: the backend and the disks it will serve ----
 check "load $BACKEND" load_backend
@@ -57,6 +73,10 @@ echo "  $GOUT"
 check "ext4: a 32 MiB file's sha256 survives a remount" g 600 "$G ext4_roundtrip /dev/xvdb"
 echo "  $GOUT"
 check "per-vbd statistics in sysfs count the I/O (xen-blkback's names)" vbd_stats_counted
+if [ "$BACKEND" = blkback2 ]; then
+	check "dynamic debug traces the request lifecycle (module xenidc +p)" trace_seen
+	echo "  $(dmesg | grep -m1 'request .* answered')"
+fi
 check "detach the fio disk" detach xvdb
 
 # ---- read-only vbd ----
@@ -90,8 +110,15 @@ check "dom0 reads the stick natively (reference sha256)" usb_native_read
 usb_attach
 usb_data
 usb_detach
+
+# ---- a hostile second guest attacks its own vbd and vusb ----
+hostile_suite
+
 usb_attach
 usb_unplug_midread
+
+# ---- the way back: rmmod blkback2, modprobe xen-blkback, and forth ----
+[ "$BACKEND" = blkback2 ] && check "rmmod blkback2 && modprobe xen-blkback serves vbd again, then blkback2 again" way_back
 
 # ---- the guest dies in the middle of I/O ----
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
@@ -99,7 +126,7 @@ g 30 "(fio --name=bg --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=rand
 sleep 3
 check "xl destroy with fio running" timeout 60 xl destroy $GUEST
 check "the backend devices are cleaned up" wait_for 30 sh -c "! xenstore-exists /local/domain/0/backend/vbd/1"
-check "nothing left mapped, bound or queued (grants, frames, rings, event channels, work)" wait_for 10 xenidc_nothing_live
+check "nothing left mapped, bound or queued (grants, frames, rings, event channels, work)" wait_for 30 xenidc_nothing_live
 check "every module unloads after the guest died" unload_backend
 
 # ---- nothing went wrong in dom0 ----
