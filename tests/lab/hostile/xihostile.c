@@ -62,6 +62,13 @@ static bool arm_conn_prod_ahead;
 static bool conn_prod_ahead_closed;
 static char result[256];
 
+/*
+ * Responses waiting on ring r. When there are none, asks the backend for an
+ * event on the next one (rsp_event) first, as a frontend must, or no event
+ * would come after the first response.
+ */
+#define HAS_RESPONSES(r) ({ int __more; RING_FINAL_CHECK_FOR_RESPONSES(r, __more); __more; })
+
 #define FAIL(fmt, ...) ({ snprintf(result, sizeof(result), fmt, ##__VA_ARGS__); -EIO; })
 
 static irqreturn_t hdev_interrupt(int irq, void *arg)
@@ -183,7 +190,7 @@ static int vbd_wait(struct hdev *h, u64 id, long timeout)
 		}
 		if (!timeout)
 			return -ETIMEDOUT;
-		timeout = wait_event_timeout(h->wq, RING_HAS_UNCONSUMED_RESPONSES(&h->ring),
+		timeout = wait_event_timeout(h->wq, HAS_RESPONSES(&h->ring),
 					     timeout);
 	}
 }
@@ -498,7 +505,7 @@ static void vusb_poll_conn(struct hdev *h)
 {
 	int notify;
 
-	while (RING_HAS_UNCONSUMED_RESPONSES(&h->conn)) {
+	while (HAS_RESPONSES(&h->conn)) {
 		struct xenusb_conn_response *c = RING_GET_RESPONSE(&h->conn, h->conn.rsp_cons++);
 
 		if (c->portnum && c->portnum <= XENUSB_MAX_PORTNR)
@@ -577,7 +584,7 @@ static int urb_wait(struct hdev *h, u16 id, s32 *status, s32 *actual, long timeo
 		}
 		if (!timeout)
 			return -ETIMEDOUT;
-		timeout = wait_event_timeout(h->wq, RING_HAS_UNCONSUMED_RESPONSES(&h->urb),
+		timeout = wait_event_timeout(h->wq, HAS_RESPONSES(&h->urb),
 					     timeout);
 	}
 }
