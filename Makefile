@@ -10,6 +10,7 @@
 #   make dkms       register with DKMS (rebuilt for each new kernel)
 #   make deps       install the Debian packages all of the above need
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 20)
+#   make bench      blkback2 vs xen-blkback vs qdisk, usbback vs qusb: ratios
 
 KVER ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) /usr/src/linux-headers-6.12.117+deb12-amd64)
@@ -35,7 +36,7 @@ uninstall:
 
 # Registers this tree with DKMS, which rebuilds it for new kernels.
 dkms:
-	scripts/dkms-source.sh /usr/src/xenidc-$(DKMS_VERSION)
+	scripts/dkms-source.sh /usr/src/xenidc-$(DKMS_VERSION) $(DKMS_VERSION)
 	dkms add -m xenidc -v $(DKMS_VERSION)
 	dkms build -m xenidc -v $(DKMS_VERSION) -k $(KVER)
 	dkms install -m xenidc -v $(DKMS_VERSION) -k $(KVER)
@@ -52,9 +53,12 @@ lab: deps
 fuzz: deps
 	tests/fuzz/run.sh
 
+bench: deps
+	scripts/bench.sh
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf .build
 
 help:
-	@sed -n '3,10p' Makefile
+	@sed -n '3,13p' Makefile

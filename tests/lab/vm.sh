@@ -56,6 +56,8 @@ done
 cat >"$RUN/d0/lab/config" <<CFG
 SUITE=$SUITE
 BACKEND=$BACKEND
+${BENCH_REPS:+BENCH_REPS=$BENCH_REPS}
+${BENCH_RUNTIME:+BENCH_RUNTIME=$BENCH_RUNTIME}
 CFG
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
 cp "$HOSTILE/xihostile.ko" "$RUN/g/lab/hostile/"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make bench: the core's request path on the host (google-benchmark, no
+# sanitizers), then one lab boot (tests/lab/suites/bench.sh) measuring
+# blkback2 against xen-blkback, QEMU's qdisk and dom0 itself on one
+# null_blk, and usbback against QEMU's qusb and dom0 on the QEMU stick.
+# Prints ratios (median of the per-repetition ratios, and their range):
+# absolute numbers under TCG mean little, ratios from one boot do.
+# Everything raw (fio JSON, logs, the table) is kept in
+# $XENIDC_CACHE/bench/<time>/.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$XENIDC_ROOT/scripts/deps.sh" || exit 1
+KEEP=$XENIDC_CACHE/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$KEEP"
+
+# ---- host micro-benchmarks ----
+B=$XENIDC_BUILD/bench
+log "host micro-benchmarks (simulator)"
+if cmake -S "$XENIDC_ROOT/tests" -B "$B" -DXENIDC_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release \
+	>"$B.cmake.log" 2>&1 && make -C "$B" -j"$(nproc)" bench_blkback2 >"$B.build.log" 2>&1; then
+	"$B/bench_blkback2" --benchmark_out="$KEEP/host-bench.json" --benchmark_out_format=json \
+		2>/dev/null | tee "$KEEP/host-bench.txt"
+else
+	tail -20 "$B.cmake.log" "$B.build.log"
+	echo "host micro-benchmarks did not build" >&2
+fi
+
+# ---- the lab: one boot ----
+OUT=$XENIDC_BUILD/lab-bench
+log "lab benchmarks: one boot, BENCH_REPS=${BENCH_REPS:-3}"
+LAB_TIMEOUT=${LAB_TIMEOUT:-2400} BACKEND=blkback2 "$XENIDC_ROOT/tests/lab/vm.sh" bench "$OUT"
+rc=$?
+cp -a "$OUT/." "$KEEP/"
+grep '^@@LAB not ok' "$OUT/results.txt" && rc=1
+
+M=$KEEP/metrics.txt
+sed -n 's/^@@LAB metric bench //p' "$OUT/results.txt" >"$M" # TARGET JOB REP VALUE
+
+# ratio A B JOB [LABEL]: median and range of A/B over the repetitions
+ratio() {
+	local a=$1 b=$2 job=$3 label=${4:-$1/$2} rs
+	rs=$(awk -v a="$a" -v b="$b" -v j="$job" '
+		$2 == j && $1 == a { va[$3] = $4 }
+		$2 == j && $1 == b { vb[$3] = $4 }
+		END { for (r in va) if ((r in vb) && vb[r] > 0) printf "%.3f\n", va[r] / vb[r] }' "$M" | sort -g)
+	if [ -z "$rs" ]; then
+		printf '%-34s %-7s %s\n' "$label" "$job" "no data"
+		return
+	fi
+	awk -v l="$label" -v j="$job" '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$rs"
+}
+
+{
+	echo "ratio                              job     median (range over repetitions)"
+	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 xen-blkback $j; done
+	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 qdisk $j; done
+	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 native $j; done
+	ratio usbback qusb read16m
+	ratio usbback usb-native read16m
+	echo "blkback2's optimisations (default / with it switched off):"
+	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1; do
+		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
+	done
+	echo "jobs: rr=4K randread (QD1, QD32), rw32=4K randwrite QD32, sr/sw=sequential read/write"
+	echo "(64K at QD8, 1M at QD4); read16m=16 MiB direct read of the stick; values are IOPS or MB/s"
+} | tee "$KEEP/ratios.txt"
+echo "raw results: $KEEP"
+exit $rc

@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make bench, in dom0: one boot, one guest, one null_blk disk served in
+# turn by blkback2, by the in-tree xen-blkback and by QEMU's qdisk, then
+# read natively in dom0; the QEMU stick read through usbback, through QEMU's
+# qusb and natively. Every measurement is repeated (BENCH_REPS, default 3),
+# the peers interleaved, so drift in a long run hits them alike. Each result
+# is a line "@@LAB metric bench TARGET JOB REP VALUE" for the host to turn
+# into ratios; fio's JSON goes back in the results archive.
+. /lab/lib.sh
+. /lab/suites/usb.sh
+G='. /lab/g.sh;'
+REPS=${BENCH_REPS:-3}
+RT=${BENCH_RUNTIME:-5}
+mkdir -p /out/fio
+
+# name rw bs iodepth
+JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:8 sw64k:write:64k:8 sr1m:read:1m:4 sw1m:write:1m:4"
+VARIANT_JOBS="rr32 sr1m"
+
+metric() { echo "@@LAB metric bench $*"; }
+
+# fio_cmd DEV JOB-SPEC: the command line for one job
+fio_cmd() {
+	local dev=$1 name rw bs qd
+	IFS=: read -r name rw bs qd <<<"$2"
+	echo "fio --name=$name --filename=$dev --rw=$rw --bs=$bs --iodepth=$qd --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 --output-format=json --output=/tmp/fio.json"
+}
+
+# run_jobs TARGET REP DEV JOB...: in the guest, or in dom0 for "native".
+# The guest prints fio's JSON (kept in its console log) and then the IOPS.
+run_jobs() {
+	local target=$1 rep=$2 dev=$3 spec name rw n cmd
+	shift 3
+	for name in "$@"; do
+		spec=$(echo $JOBS | tr ' ' '\n' | grep "^$name:")
+		rw=$(echo "$spec" | cut -d: -f2)
+		case $rw in *write) n=2 ;; *) n=1 ;; esac
+		cmd="$(fio_cmd "$dev" "$spec") && cat /tmp/fio.json && grep -E '^ *\"iops\" :' /tmp/fio.json | sed -n ${n}p | sed 's/.*: *//; s/,\$//'"
+		if [ "$target" = native ]; then
+			GOUT=$(bash -c "$cmd" 2>&1) && cp /tmp/fio.json "/out/fio/native-$name-$rep.json"
+		else
+			g $((RT * 6 + 60)) "$cmd"
+		fi || { fail "bench $target $name #$rep" "$(echo "$GOUT" | tail -3)"; continue; }
+		metric "$target $name $rep $(echo "$GOUT" | tail -1)"
+	done
+}
+
+blk_jobs() { echo $JOBS | tr ' ' '\n' | cut -d: -f1; }
+
+# serve TARGET: the vbd backend for the next measurements (xvdb)
+serve() {
+	local mod params
+	case $1 in
+	xen-blkback) mod=xen-blkback params= ;;
+	blkback2) mod=blkback2 params= ;;
+	blkback2-*) mod=blkback2 params=${1#blkback2-} ;;
+	esac
+	if lsmod | grep -q '^blkback2 \|^xen_blkback '; then
+		detach xvdb >/dev/null 2>&1
+		g 60 "$G wait_gone xvdb" >/dev/null
+		wait_for 30 no_vbds
+		rmmod blkback2 2>/dev/null
+		rmmod xen_blkback 2>/dev/null
+	fi
+	if [ $mod = xen-blkback ]; then
+		modprobe xen-blkback
+	else
+		lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko
+		# shellcheck disable=SC2086
+		insmod /lab/modules/blkback2.ko ${params//,/ }
+	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
+}
+
+attach() { timeout 60 xl block-attach $GUEST "$1"; }
+detach() { timeout 60 xl block-detach $GUEST "$1"; }
+vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
+no_vbds() { [ "$(vbd_count)" = 0 ]; }
+
+# ---- setup ----
+modprobe null_blk nr_devices=1 gb=4 memory_backed=0 irqmode=0
+insmod /lab/modules/xenidc.ko
+usb_setup
+# the native USB reference first, while dom0's usb-storage has the stick
+for rep in $(seq "$REPS"); do
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	dd if=/dev/$STICK_SD of=/dev/null bs=1M count=16 iflag=direct 2>/dev/null
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	metric "usb-native read16m $rep $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", 16.78/(b-a)}')"
+done
+# qdisk and qusb must be in the config at create time (that starts QEMU)
+bench_guest() {
+	GUEST_VCPUS=2 guest_start "disk=['format=raw,vdev=xvdc,access=rw,backendtype=qdisk,target=/dev/nullb0']" \
+		"usbctrl=['type=qusb,version=2,ports=4']"
+}
+check "guest boots with a qdisk vbd and a qusb controller" bench_guest
+check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
+
+# ---- block: the peers interleaved, REPS times ----
+for rep in $(seq "$REPS"); do
+	for t in blkback2 xen-blkback; do
+		if serve $t; then
+			# shellcheck disable=SC2046
+			run_jobs $t "$rep" /dev/xvdb $(blk_jobs)
+		else
+			fail "bench: serve xvdb with $t (#$rep)"
+		fi
+	done
+	# shellcheck disable=SC2046
+	run_jobs qdisk "$rep" /dev/xvdc $(blk_jobs)
+	# shellcheck disable=SC2046
+	run_jobs native "$rep" /dev/nullb0 $(blk_jobs)
+done
+
+# ---- blkback2's optimisations, each switched off in turn ----
+for rep in $(seq "$REPS"); do
+	for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1; do
+		if serve "$v"; then
+			# shellcheck disable=SC2086
+			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $VARIANT_JOBS
+		else
+			fail "bench: serve xvdb with $v (#$rep)"
+		fi
+	done
+done
+detach xvdb
+
+# ---- USB: the stick through usbback (controller 1) and qusb (0) ----
+usb_read() { # TARGET REP
+	if g 120 "$G wait_blk sda 90 >/dev/null && t0=\$(cut -d' ' -f1 /proc/uptime) && dd if=/dev/sda of=/dev/null bs=1M count=16 iflag=direct 2>/dev/null && t1=\$(cut -d' ' -f1 /proc/uptime) && awk -v a=\$t0 -v b=\$t1 'BEGIN{printf \"%.2f\", 16.78/(b-a)}'"; then
+		metric "$1 read16m $2 $GOUT"
+	else
+		fail "bench $1 read16m #$2" "$GOUT"
+	fi
+}
+usb_to() { # CONTROLLER
+	timeout 60 xl usbdev-attach $GUEST hostbus=$STICK_BUS hostaddr=$STICK_DEV controller=$1 port=1
+}
+usb_off() { # CONTROLLER
+	timeout 60 xl usbdev-detach $GUEST $1 1 && g 60 "$G wait_gone sda" >/dev/null
+}
+check "xl usbctrl-attach type=pv (usbback, controller 1)" \
+	timeout 60 xl usbctrl-attach $GUEST type=pv version=2 ports=4
+for rep in $(seq "$REPS"); do
+	usb_to 1 && usb_read usbback "$rep" && usb_off 1 || fail "bench usbback #$rep" "attach/detach"
+	usb_to 0 && usb_read qusb "$rep" && usb_off 0 || fail "bench qusb #$rep" "attach/detach"
+done
+guest_stop
+ok "bench ran to the end"
