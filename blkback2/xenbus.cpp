@@ -80,10 +80,8 @@ Status Connect(void *ctx, const void *config)
 	for (uint32_t q = 0; q < c.queues; q++)
 		rings[q] = {c.queue[q].refs.count, c.queue[q].refs.refs, c.queue[q].evtchn,
 			    blkif::Abi(c.protocol), c.persistent && bb2_limits.persistent};
-	const char *t = c.device_type, *cd = "cdrom";
-	while (*t && *t == *cd)
-		t++, cd++;
-	return V(ctx).Connect(ktl::Span<const Ring::Config>(rings, c.queues), !*t && !*cd);
+	bool cdrom = !__builtin_strcmp(c.device_type, "cdrom");
+	return V(ctx).Connect(ktl::Span<const Ring::Config>(rings, c.queues), cdrom);
 }
 
 } // namespace
@@ -98,6 +96,7 @@ const xb::Driver kVbdDriver = {
 	.queue_stride = sizeof(Queue),
 	.config_size = sizeof(VbdConfig),
 	.stats = kStats,
+	// No .changed: a new physical-device is ignored, as in xen-blkback.
 	.ops = {
 		.probe = [](xb::Device &d) -> void * { return ktl::New<Vbd>(d); },
 		.advertise = Advertise,
@@ -105,7 +104,6 @@ const xb::Driver kVbdDriver = {
 		.connect = Connect,
 		.publish = [](void *ctx, xb::Writer &w) { return V(ctx).Publish(w); },
 		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
-		.changed = nullptr, // a new physical-device is ignored, as in xen-blkback
 		.remove = [](void *ctx) { ktl::Delete(&V(ctx)); },
 		.stat = [](void *ctx, unsigned i) { return V(ctx).stat(Stat(i)); },
 	},
