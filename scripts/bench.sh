@@ -12,32 +12,44 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-"$XENIDC_ROOT/scripts/deps.sh" || exit 1
-KEEP=$XENIDC_CACHE/bench/$(date +%Y%m%d-%H%M%S)
-mkdir -p "$KEEP"
+# run: the benchmarks; sets KEEP (where the results are kept), OUT and rc
+run() {
+	"$XENIDC_ROOT/scripts/deps.sh" || exit 1
+	KEEP=$XENIDC_CACHE/bench/$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$KEEP"
 
-# ---- host micro-benchmarks ----
-B=$XENIDC_BUILD/bench
-log "host micro-benchmarks (simulator)"
-if cmake -S "$XENIDC_ROOT/tests" -B "$B" -DXENIDC_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release \
-	>"$B.cmake.log" 2>&1 && make -C "$B" -j"$(nproc)" bench_blkback2 >"$B.build.log" 2>&1; then
-	"$B/bench_blkback2" --benchmark_out="$KEEP/host-bench.json" --benchmark_out_format=json \
-		2>/dev/null | tee "$KEEP/host-bench.txt"
+	# ---- host micro-benchmarks ----
+	B=$XENIDC_BUILD/bench
+	log "host micro-benchmarks (simulator)"
+	if cmake -S "$XENIDC_ROOT/tests" -B "$B" -DXENIDC_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release \
+		>"$B.cmake.log" 2>&1 && make -C "$B" -j"$(nproc)" bench_blkback2 >"$B.build.log" 2>&1; then
+		"$B/bench_blkback2" --benchmark_out="$KEEP/host-bench.json" --benchmark_out_format=json \
+			2>/dev/null | tee "$KEEP/host-bench.txt"
+	else
+		tail -20 "$B.cmake.log" "$B.build.log"
+		echo "host micro-benchmarks did not build" >&2
+	fi
+
+	# ---- the lab: one boot ----
+	OUT=$XENIDC_BUILD/lab-bench
+	log "lab benchmarks: one boot, BENCH_REPS=${BENCH_REPS:-3}"
+	LAB_TIMEOUT=${LAB_TIMEOUT:-2400} BACKEND=blkback2 "$XENIDC_ROOT/tests/lab/vm.sh" bench "$OUT"
+	rc=$?
+	cp -a "$OUT/." "$KEEP/"
+	grep '^@@LAB not ok' "$OUT/results.txt" && rc=1
+}
+
+# scripts/bench.sh --table DIR redoes the table from a run kept in DIR.
+if [ "${1:-}" = --table ]; then
+	KEEP=$2 OUT=$2 rc=0
 else
-	tail -20 "$B.cmake.log" "$B.build.log"
-	echo "host micro-benchmarks did not build" >&2
+	run
 fi
 
-# ---- the lab: one boot ----
-OUT=$XENIDC_BUILD/lab-bench
-log "lab benchmarks: one boot, BENCH_REPS=${BENCH_REPS:-3}"
-LAB_TIMEOUT=${LAB_TIMEOUT:-2400} BACKEND=blkback2 "$XENIDC_ROOT/tests/lab/vm.sh" bench "$OUT"
-rc=$?
-cp -a "$OUT/." "$KEEP/"
-grep '^@@LAB not ok' "$OUT/results.txt" && rc=1
-
+# TARGET JOB REP VALUE; the value is the last thing on the line
 M=$KEEP/metrics.txt
-sed -n 's/^@@LAB metric bench //p' "$OUT/results.txt" >"$M" # TARGET JOB REP VALUE
+sed -n 's/^@@LAB metric bench //p' "$OUT/results.txt" |
+	awk '{ v = $NF; sub(/.*\\n/, "", v); print $1, $2, $3, v }' >"$M"
 
 # ratio A B JOB [LABEL]: median and range of A/B over the repetitions
 ratio() {
@@ -66,6 +78,8 @@ ratio() {
 	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
+	echo "where the time goes (dom0, counted runs):"
+	tr -d '\r' <"$OUT/serial.log" | grep -a '^  where ' | sed 's/^  where /  /'
 	echo "jobs: rr=4K randread (QD1, QD32), rw32=4K randwrite QD32, sr/sw=sequential read/write"
 	echo "(64K at QD8, 1M at QD4); read16m=16 MiB direct read of the stick; values are IOPS or MB/s"
 } | tee "$KEEP/ratios.txt"

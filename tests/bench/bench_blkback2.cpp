@@ -79,10 +79,10 @@ void BM_Read(benchmark::State &state)
 	}
 	state.SetItemsProcessed(state.iterations());
 	state.SetBytesProcessed(state.iterations() * state.range(0));
-	state.counters["maps/req"] = benchmark::Counter(
-		(double)w.sim.counters().map_ops / (double)state.iterations());
-	state.counters["map calls/req"] = benchmark::Counter(
-		(double)w.sim.counters().map_calls / (double)state.iterations());
+	state.counters["maps/req"] = benchmark::Counter((double)w.sim.counters().map_ops /
+							(double)state.iterations());
+	state.counters["map calls/req"] = benchmark::Counter((double)w.sim.counters().map_calls /
+							     (double)state.iterations());
 }
 
 BENCHMARK(BM_Read)

@@ -58,6 +58,7 @@ SUITE=$SUITE
 BACKEND=$BACKEND
 ${BENCH_REPS:+BENCH_REPS=$BENCH_REPS}
 ${BENCH_RUNTIME:+BENCH_RUNTIME=$BENCH_RUNTIME}
+${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY}
 CFG
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
 cp "$HOSTILE/xihostile.ko" "$RUN/g/lab/hostile/"
