@@ -89,8 +89,6 @@ private:
 	void FinishCompleted();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
-	Request *TakeSlot();
-	void PutSlot(Request *q);
 	template <class Fn> void WithRing(Fn &&fn)
 	{
 		if (abi_ == blkif::Abi::kX86_32)
@@ -114,7 +112,6 @@ private:
 	MappedElem *elems_ = nullptr;
 	blkif::Segment *desc_ = nullptr;
 	Mapping **finishing_ = nullptr; // scratch for batched unmaps
-	Request *free_ = nullptr;
 	bool broken_ = false;
 };
 

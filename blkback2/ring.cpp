@@ -109,22 +109,6 @@ void Ring::Destroy(Ring *r)
 	xi_free(r);
 }
 
-Request *Ring::TakeSlot()
-{
-	Request *q = free_;
-	if (q) {
-		free_ = static_cast<Request *>(q->next);
-		Hold();
-	}
-	return q;
-}
-
-void Ring::PutSlot(Request *q)
-{
-	q->next = free_;
-	free_ = q;
-}
-
 void Ring::Pass(BackendDevice *self)
 {
 	auto *r = static_cast<Ring *>(self);
@@ -161,7 +145,7 @@ bool Ring::Handle(const blkif::Request &r)
 	// A barrier orders after everything in flight: wait until it drained.
 	if (r.operation == blkif::kOpWriteBarrier && in_flight() > 0)
 		return false;
-	Request *q = TakeSlot();
+	auto *q = static_cast<Request *>(TakeSlot());
 	if (!q) {
 		vbd_->Count(kOoReq);
 		return false;

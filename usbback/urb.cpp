@@ -57,22 +57,6 @@ int32_t UsbifStatus(int err)
 
 } // namespace
 
-Request *Vusb::TakeSlot()
-{
-	Request *r = free_;
-	if (r) {
-		free_ = static_cast<Request *>(r->next);
-		Hold();
-	}
-	return r;
-}
-
-void Vusb::PutSlot(Request *r)
-{
-	r->next = free_;
-	free_ = r;
-}
-
 bool Vusb::Handle(const usbif::UrbRequest &req)
 {
 	if (usbif::PipeUnlink(req.pipe)) {
@@ -81,7 +65,7 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 		return true;
 	}
 	stats_[kUrbs].Add();
-	Request *r = TakeSlot();
+	auto *r = static_cast<Request *>(TakeSlot());
 	if (!r)
 		return false;
 	r->id = req.id;

@@ -104,8 +104,6 @@ private:
 	int AttachLocked(unsigned port, ub_dev *d);
 	void DetachLocked(unsigned port, bool unplugged);
 	void KillLocked(unsigned port);
-	Request *TakeSlot();
-	void PutSlot(Request *r);
 
 	xb::Device &dev_;
 	Vusb *next_ = nullptr; // the registry
@@ -121,7 +119,6 @@ private:
 	RbrMapperPool *pool_ = nullptr;
 
 	Request slots_[kUrbRingSize];
-	Request *free_ = nullptr;
 	Mapping *finishing_[kUrbRingSize];
 	ktl::Counter stats_[kNumStats];
 };

@@ -67,6 +67,23 @@ protected:
 	// The completed requests, oldest first (the work's to answer).
 	BackendRequest *TakeCompleted() XI_EXPORT(xi_backend_take_completed);
 
+	// The driver's unused request slots (only the work touches them).
+	// Taking one holds the device until its answer's Drop().
+	BackendRequest *TakeSlot()
+	{
+		BackendRequest *r = free_;
+		if (r) {
+			free_ = r->next;
+			Hold();
+		}
+		return r;
+	}
+	void PutSlot(BackendRequest *r)
+	{
+		r->next = free_;
+		free_ = r;
+	}
+
 private:
 	static void Work(void *arg);
 	static bool Drained(void *arg);
@@ -77,6 +94,7 @@ private:
 	ktl::Atomic<bool> stopping_{false};
 	SpinLock done_lock_;
 	BackendRequest *done_ = nullptr; // newest first
+	BackendRequest *free_ = nullptr;
 	xi_waitq drained_wq_;
 };
 
