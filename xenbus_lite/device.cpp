@@ -18,32 +18,37 @@ const char *StateName(int s)
 	return s >= 0 && s <= kReconfigured ? names[s] : "invalid";
 }
 
+// Formats a value and writes it to key; a value too long is an error.
+Status WriteV(xi_xbdev *dev, xi_xs_txn txn, const char *key, const char *fmt, __builtin_va_list ap)
+{
+	char value[kValueMax];
+	int n = xi_vsnprintf(value, sizeof(value), fmt, ap);
+
+	if (n < 0 || (size_t)n >= sizeof(value))
+		return Status::Error(err::kRange);
+	return Status::Error(xi_xs_write(dev, txn, key, value));
+}
+
 } // namespace
 
 Status Writer::Printf(const char *key, const char *fmt, ...)
 {
-	char value[kValueMax];
 	__builtin_va_list ap;
 
 	__builtin_va_start(ap, fmt);
-	int n = xi_vsnprintf(value, sizeof(value), fmt, ap);
+	Status s = WriteV(dev_, txn_, key, fmt, ap);
 	__builtin_va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(value))
-		return Status::Error(err::kRange);
-	return Status::Error(xi_xs_write(dev_, txn_, key, value));
+	return s;
 }
 
 Status Device::Write(const char *key, const char *fmt, ...)
 {
-	char value[kValueMax];
 	__builtin_va_list ap;
 
 	__builtin_va_start(ap, fmt);
-	int n = xi_vsnprintf(value, sizeof(value), fmt, ap);
+	Status s = WriteV(dev_, XI_XS_NO_TXN, key, fmt, ap);
 	__builtin_va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(value))
-		return Status::Error(err::kRange);
-	return Status::Error(xi_xs_write(dev_, XI_XS_NO_TXN, key, value));
+	return s;
 }
 
 Status Device::Read(const char *key, char *buf, size_t len)
