@@ -173,8 +173,17 @@ usb_off() { # CONTROLLER
 }
 check "xl usbctrl-attach type=pv (usbback, controller 1)" \
 	timeout 60 xl usbctrl-attach $GUEST type=pv version=2 ports=4
+# usbback's own counters around a read: how many URBs carried the bytes
+vusb_stat() { cat /sys/bus/xen-backend/devices/vusb-$(guest_domid)-1/statistics/$1 2>/dev/null || echo 0; }
+usb_where() {
+	local u0 b0 u1 b1
+	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in)
+	usb_read usbback "$1" || return 1
+	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in)
+	echo "  where usbback read16m: $((u1 - u0)) URBs, $((b1 - b0)) bytes in, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per URB"
+}
 for rep in $(seq "$REPS"); do
-	usb_to 1 && usb_read usbback "$rep" && usb_off 1 || fail "bench usbback #$rep" "attach/detach"
+	usb_to 1 && usb_where "$rep" && usb_off 1 || fail "bench usbback #$rep" "attach/detach"
 	usb_to 0 && usb_read qusb "$rep" && usb_off 0 || fail "bench qusb #$rep" "attach/detach"
 done
 cp /var/log/xen/console/guest-$GUEST.log /out/fio/guest-console.log 2>/dev/null
