@@ -9,12 +9,13 @@ SEQ=0 # command numbers, unique across guests: an agent runs each new one
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "@@LAB-MARK $* t=$(up)"; }
 
-ok() { echo "@@LAB ok $1"; }
+# LAB_PREFIX names the suite when one runs inside another's boot.
+ok() { echo "@@LAB ok ${LAB_PREFIX:-}$1"; }
 fail() {
-	echo "@@LAB not ok $1: ${2:-failed}"
+	echo "@@LAB not ok ${LAB_PREFIX:-}$1: ${2:-failed}"
 	debug_dump "$1"
 }
-skip() { echo "@@LAB skip $1: $2"; }
+skip() { echo "@@LAB skip ${LAB_PREFIX:-}$1: $2"; }
 # check NAME CMD...: one result from a command's exit status
 check() {
 	local name=$1

@@ -39,6 +39,10 @@ way_back() {
 		insmod /lab/modules/blkback2.ko
 }
 
+# ---- make lab's own run (suites/demo.sh) first, in this boot ----
+LAB_PREFIX="make lab: " bash /lab/suites/demo.sh
+rmmod null_blk
+
 # ---- setup: the backend and the disks it will serve ----
 check "load $BACKEND" load_backend
 modprobe null_blk nr_devices=2 gb=1 memory_backed=1 cache_size=64 # a write cache: flushes mean something

@@ -27,5 +27,6 @@ usb_attach && echo "@@LAB metric usb: stick $STICK_ID (bus $STICK_BUS dev $STICK
 usb_data
 usb_detach
 guest_stop
-check "unload $BACKEND" unload_backend
+# usbback first: it holds xenbus_lite and xenidc, which unload_backend removes
 check "unload usbback" rmmod usbback
+check "unload $BACKEND" unload_backend
