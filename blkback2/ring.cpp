@@ -423,12 +423,7 @@ void Ring::FinishCompleted()
 		if (notify)
 			events().Notify();
 	});
-	for (n = 0; fifo; n++) {
-		auto *next = static_cast<Request *>(fifo->next);
-		PutSlot(fifo);
-		fifo = next;
-	}
-	Drop(n);
+	PutSlots(fifo);
 }
 
 } // namespace blkback2

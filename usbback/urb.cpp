@@ -349,12 +349,7 @@ void Vusb::FinishCompleted()
 	});
 	if (notify)
 		events().Notify();
-	for (n = 0; fifo; n++) {
-		auto *next = static_cast<Request *>(fifo->next);
-		PutSlot(fifo);
-		fifo = next;
-	}
-	Drop(n);
+	PutSlots(fifo);
 }
 
 } // namespace usbback

@@ -83,6 +83,18 @@ protected:
 		r->next = free_;
 		free_ = r;
 	}
+	// A list of answered requests back to the free slots, then Drop().
+	void PutSlots(BackendRequest *list)
+	{
+		uint32_t n = 0;
+
+		for (; list; n++) {
+			BackendRequest *next = list->next;
+			PutSlot(list);
+			list = next;
+		}
+		Drop(n);
+	}
 
 private:
 	static void Work(void *arg);
