@@ -38,6 +38,13 @@ usb_data() {
 		g 300 "mount -t ext2 /dev/sda /mnt/s && dd if=/dev/urandom of=/mnt/s/w.bin bs=64k count=64 2>/dev/null && a=\$(sha256sum /mnt/s/w.bin | cut -d' ' -f1) && umount /mnt/s && echo 3 >/proc/sys/vm/drop_caches && mount -o ro -t ext2 /dev/sda /mnt/s && b=\$(sha256sum /mnt/s/w.bin | cut -d' ' -f1); umount /mnt/s; echo \$a \$b; [ \$a = \$b ]"
 	check "raw reads through usbback" g 300 "t0=\$(cut -d' ' -f1 /proc/uptime); dd if=/dev/sda of=/dev/null bs=1M count=16 iflag=direct && t1=\$(cut -d' ' -f1 /proc/uptime) && awk -v a=\$t0 -v b=\$t1 'BEGIN{printf \"%.1f MB/s\", 16.78/(b-a)}'"
 	echo "@@LAB metric usb read: ${GOUT##*\\n}"
+	check "per-vusb statistics in sysfs count the URBs and bytes" usb_stats_counted
+}
+
+usb_stats_counted() {
+	local d=/sys/bus/xen-backend/devices/vusb-$(guest_domid)-0/statistics
+	echo "  $d: urbs $(cat $d/urbs) bytes_in $(cat $d/bytes_in) bytes_out $(cat $d/bytes_out)"
+	[ "$(cat $d/urbs)" -gt 0 ] && [ "$(cat $d/bytes_in)" -gt 16000000 ] && [ "$(cat $d/bytes_out)" -gt 0 ]
 }
 
 usb_detach() {
