@@ -12,7 +12,8 @@
 //   Prepare  validate the private copy; build the segment list (Rbr)
 //   Map      grants -> pages, through the pool (zero copy)
 //   Submit   pages -> bios, split at bb2_max_bio_vecs(), counted
-//   Finish   after the last bio: unmap (batched), respond (batched)
+//   Finish   after the last bio: unmap (batched), respond (batched); a
+//            request with nothing to unmap first is answered at once
 // Every bio completion records its own status and the first error sticks,
 // so an error on any bio of a request reaches the guest as BLKIF_RSP_ERROR.
 #ifndef BLKBACK2_IO_H
@@ -48,6 +49,7 @@ struct Request : BackendRequest { // next: the free or completed list
 	Kind kind;
 	int16_t status; // the response, once finished
 	bool secure;
+	bool answered; // by Ring::Finished, before the work released it
 	uint32_t nseg;
 	ktl::Atomic<int32_t> pending; // bios not completed yet
 	ktl::Atomic<int32_t> error;   // the first bio error (-errno), sticky
@@ -72,6 +74,8 @@ public:
 	static void Destroy(Ring *r);
 
 	RbrMapperPool *pool() { return pool_; }
+	// Any context: the last bio of q completed.
+	void Finished(Request *q);
 
 private:
 	Ring() = default;

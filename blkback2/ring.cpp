@@ -199,6 +199,7 @@ int16_t Ring::Prepare(const blkif::Request &r, Request *q)
 	q->nr_sectors = 0;
 	q->nseg = 0;
 	q->secure = false;
+	q->answered = false;
 	q->pending.Store(0);
 	q->error.Store(0);
 	switch (r.operation) {
@@ -397,8 +398,24 @@ void Ring::Answer(const Request *q, int16_t status)
 	});
 }
 
-// Answers every request whose bios all completed: one unmap batch, then one
-// response batch and at most one event.
+// In the completion context of q's last bio. A request that succeeded and
+// has no grant to unmap first (none, or all persistent) is answered here:
+// the guest hears as soon as the device is done, not once the work gets to
+// run, and its next request often finds that work already queued. The
+// work still releases the mapping and the slot.
+void Ring::Finished(Request *q)
+{
+	if (q->error.Load() == 0 && q->mapping.AnswerableBeforeUnmap()) {
+		q->status = blkif::kRspOkay;
+		q->answered = true;
+		Answer(q, q->status);
+	}
+	Completed(q);
+}
+
+// Releases every request whose bios all completed and answers those not
+// answered yet: one unmap batch, then one response batch and at most one
+// event.
 void Ring::FinishCompleted()
 {
 	auto *fifo = static_cast<Request *>(TakeCompleted());
@@ -407,7 +424,8 @@ void Ring::FinishCompleted()
 	if (!fifo)
 		return;
 	for (Request *q = fifo; q; q = static_cast<Request *>(q->next)) {
-		q->status = ResponseStatus(q); // may write xenstore: not under a lock
+		if (!q->answered)
+			q->status = ResponseStatus(q); // may write xenstore: no lock held
 		XI_DEBUG("%s: request %llu answered %d (%d)", vbd_->device().nodename(),
 			 (unsigned long long)q->id, q->status, q->error.Load());
 		if (q->mapping.mapped())
@@ -418,7 +436,8 @@ void Ring::FinishCompleted()
 	WithRing([&](auto &ring) {
 		bool notify = ring.RespondBatch([&](auto put) {
 			for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
-				put({q->id, q->op, q->status});
+				if (!q->answered)
+					put({q->id, q->op, q->status});
 		});
 		if (notify)
 			events().Notify();
@@ -436,5 +455,5 @@ extern "C" void bb2_io_done(void *cookie, int err)
 	if (err)
 		q->error.CompareExchange(none, err); // the first error sticks
 	if (q->pending.FetchSub(1) == 1)
-		q->ring->Completed(q);
+		q->ring->Finished(q);
 }

@@ -55,6 +55,18 @@ public:
 		staging_ = -1;
 	}
 	bool mapped() const { return count_ > 0 || staging_ >= 0; }
+	// True if the guest may be told the I/O is done before Unmap(): no
+	// staging buffer to copy back, no grant that must be unmapped first
+	// (every element is a persistent grant, which stays mapped anyway).
+	bool AnswerableBeforeUnmap() const
+	{
+		if (staging_ >= 0)
+			return false;
+		for (uint32_t i = 0; i < count_; i++)
+			if (!elems_[i].persistent)
+				return false;
+		return true;
+	}
 	Lbr lbr() const
 	{
 		return staging_ >= 0 ? Lbr::Contiguous(buffer_, bytes_)

@@ -468,6 +468,48 @@ TEST_F(Blkback2Test, PersistentGrantsAreMappedOnce)
 	EXPECT_EQ(sim_.counters().mappings, 0) << "disconnect unmaps the persistent grants";
 }
 
+// With persistent grants nothing is unmapped before the answer, so the last
+// bio's completion answers at once; a transient grant is unmapped first, by
+// the work.
+TEST_F(Blkback2Test, CompletionAnswersWhenNothingIsToUnmap)
+{
+	for (bool persistent : {true, false}) {
+		SCOPED_TRACE(persistent ? "persistent" : "transient");
+		auto &f = Front();
+		f.Attach(1, 0, persistent);
+		disk_.max_vecs = 1; // two bios
+		f.Send(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}, {G(f), 0, 7}}));
+		sim_.RunOne(); // the work submits the bios
+		ASSERT_EQ(sim_.pending(), 2u);
+		sim_.RunOne(); // first bio completes
+		EXPECT_TRUE(f.Responses().empty());
+		sim_.RunOne(); // last bio completes
+		auto r = f.Responses();
+		EXPECT_EQ(r.size(), persistent ? 1u : 0u);
+		EXPECT_EQ(sim_.counters().mappings, 2);
+		sim_.RunUntilIdle(); // the work releases (and answers) the request
+		if (!persistent)
+			r = f.Responses();
+		ASSERT_EQ(r.size(), 1u);
+		EXPECT_EQ(r[0].status, blkif::kRspOkay);
+		EXPECT_TRUE(f.Responses().empty()) << "answered once";
+		EXPECT_EQ(sim_.counters().mappings, persistent ? 2 : 0);
+		// A failed request waits for the work, like any error.
+		disk_.inject = [](const sim::Bio &, size_t) { return -5; };
+		f.Send(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 7}}));
+		sim_.RunOne();
+		sim_.RunOne();
+		EXPECT_TRUE(f.Responses().empty());
+		sim_.RunUntilIdle();
+		r = f.Responses();
+		ASSERT_EQ(r.size(), 1u);
+		EXPECT_EQ(r[0].status, blkif::kRspError);
+		disk_.inject = nullptr;
+		front_.reset();
+		EXPECT_EQ(sim_.counters().mappings, 0);
+	}
+}
+
 TEST_F(Blkback2Test, MultiQueueAndMultiPageRings)
 {
 	auto &f = Front();
