@@ -132,6 +132,8 @@ void Ring::Consume()
 			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); },
 			&n);
 		events().EndPass(o, n);
+		if (o == Outcome::kStalled)
+			Stalled();
 		if (o == Outcome::kBroken) {
 			broken_ = true;
 			vbd_->RingBroken();
@@ -399,16 +401,18 @@ void Ring::Answer(const Request *q, int16_t status)
 }
 
 // In the completion context of q's last bio. A request that succeeded and
-// has no grant to unmap first (none, or all persistent) is answered here:
-// the guest hears as soon as the device is done, not once the work gets to
-// run, and its next request often finds that work already queued. The
-// work still releases the mapping and the slot.
+// has no grant to unmap first (none, or all persistent) is answered here,
+// as soon as the device is done, and the work releases its mapping and slot
+// on its next pass (at queue depth 1: the pass that takes the guest's next
+// request), so such a request costs one wakeup of the work instead of two.
 void Ring::Finished(Request *q)
 {
 	if (q->error.Load() == 0 && q->mapping.AnswerableBeforeUnmap()) {
 		q->status = blkif::kRspOkay;
 		q->answered = true;
 		Answer(q, q->status);
+		Answered(q);
+		return;
 	}
 	Completed(q);
 }

@@ -33,7 +33,13 @@ void BackendDevice::Stop()
 {
 	if (!started())
 		return;
-	if (!stopping_.Exchange(true)) {
+	bool first;
+	{
+		// Under the lock, so Queue() either sees it or queued before it.
+		SpinGuard g(done_lock_);
+		first = !stopping_.Exchange(true);
+	}
+	if (first) {
 		events_.Kick(); // answer what completes meanwhile
 		Drop();
 	}
@@ -41,14 +47,29 @@ void BackendDevice::Stop()
 	events_.Close();
 }
 
-void BackendDevice::Completed(BackendRequest *r)
+void BackendDevice::Queue(BackendRequest *r, bool kick)
 {
 	{
 		SpinGuard g(done_lock_);
 		r->next = done_;
 		done_ = r;
+		kick = kick || waiting_ || stopping_.Load();
+		waiting_ = false;
 	}
-	events_.Kick();
+	if (kick)
+		events_.Kick();
+}
+
+void BackendDevice::Stalled()
+{
+	bool kick;
+	{
+		SpinGuard g(done_lock_);
+		kick = done_ != nullptr; // already back: go on at once
+		waiting_ = !kick;
+	}
+	if (kick)
+		events_.Kick();
 }
 
 BackendRequest *BackendDevice::TakeCompleted()
@@ -58,6 +79,7 @@ BackendRequest *BackendDevice::TakeCompleted()
 		SpinGuard g(done_lock_);
 		list = done_;
 		done_ = nullptr;
+		waiting_ = false; // this pass stalls again if it must
 	}
 	BackendRequest *fifo = nullptr;
 	while (list) {

@@ -10,7 +10,10 @@
 //   for (auto *r = TakeCompleted(); r; r = next) { ...answer...; Drop(); }
 //   if (!stopping()) ring.Consume(...);      // Hold() per request taken
 //   // any context, when a request's I/O is done:
-//   Completed(req);
+//   Completed(req);                          // the work answers it, or
+//   Answered(req);                           // answered already: released lazily
+//   // in the work, when a pass cannot go on for lack of slots or frames:
+//   Stalled();                               // a pass comes once one completes
 //   // disconnect:
 //   Stop();   // no new requests; returns once every one taken was answered
 //
@@ -41,7 +44,11 @@ public:
 	BackendDevice &operator=(const BackendDevice &) = delete;
 
 	// Any context: the request's I/O finished; the work will answer it.
-	void Completed(BackendRequest *r) XI_EXPORT(xi_backend_completed);
+	void Completed(BackendRequest *r) { Queue(r, true); }
+	// Any context: the request's I/O finished and the caller answered it.
+	// The work releases it on its next pass, which need not come at once:
+	// no wakeup per request, unless a pass waits for it (Stalled, Stop).
+	void Answered(BackendRequest *r) { Queue(r, false); }
 
 	EventWorker &events() { return events_; }
 	bool started() const { return events_.open(); }
@@ -66,6 +73,9 @@ protected:
 	void Drop(uint32_t n = 1);
 	// The completed requests, oldest first (the work's to answer).
 	BackendRequest *TakeCompleted() XI_EXPORT(xi_backend_take_completed);
+	// In the work: this pass stopped for lack of resources that completed
+	// requests give back. Makes sure another pass comes once one completes.
+	void Stalled() XI_EXPORT(xi_backend_stalled);
 
 	// The driver's unused request slots (only the work touches them).
 	// Taking one holds the device until its answer's Drop().
@@ -99,13 +109,15 @@ protected:
 private:
 	static void Work(void *arg);
 	static bool Drained(void *arg);
+	void Queue(BackendRequest *r, bool kick) XI_EXPORT(xi_backend_queue);
 
 	EventWorker events_;
 	Pass pass_ = nullptr;
 	ktl::Atomic<int32_t> refs_{0};
 	ktl::Atomic<bool> stopping_{false};
-	SpinLock done_lock_;
+	SpinLock done_lock_;		 // done_, waiting_ and setting stopping_
 	BackendRequest *done_ = nullptr; // newest first
+	bool waiting_ = false;		 // a stalled pass waits for a completion
 	BackendRequest *free_ = nullptr;
 	xi_waitq drained_wq_;
 };

@@ -3,6 +3,9 @@
 // BackendDevice: requests counted from taken to answered, completions from
 // any context answered by the work, and Stop() returning only when every
 // request taken was answered.
+#include <functional>
+#include <utility>
+
 #include <xenidc/abi/blkif.h>
 #include <xenidc/backend_device.h>
 
@@ -16,6 +19,7 @@ namespace {
 
 struct Req : BackendRequest {
 	uint64_t id;
+	bool early = false; // answered by its completion
 };
 
 // A minimal backend: takes requests, "submits" each to a fake device that
@@ -34,8 +38,18 @@ public:
 		Stop();
 		ring_.Unmap();
 	}
+	// Completion context: answer r now and let the work release it.
+	void AnswerEarly(Req *r)
+	{
+		r->early = true;
+		if (ring_.Respond({r->id, blkif::kOpRead, 0}))
+			events().Notify();
+		Answered(r);
+	}
 	std::vector<Req *> submitted; // the "device" completes these
 	int answered = 0;
+	uint32_t limit = ~0u;		// most requests in flight: then stall
+	std::function<void()> on_stall; // an interrupt during the stalling pass
 
 private:
 	static void Pass(BackendDevice *self)
@@ -44,7 +58,7 @@ private:
 		auto *r = static_cast<Req *>(e->TakeCompleted());
 		uint32_t n = 0;
 		for (; r; r = static_cast<Req *>(r->next), n++) {
-			if (e->ring_.Respond({r->id, blkif::kOpRead, 0}))
+			if (!r->early && e->ring_.Respond({r->id, blkif::kOpRead, 0}))
 				e->events().Notify();
 			e->answered++;
 		}
@@ -56,12 +70,19 @@ private:
 		Outcome o = e->ring_.Consume(
 			64,
 			[e](const blkif::Request &q) {
+				if (e->in_flight() >= e->limit) {
+					if (e->on_stall)
+						std::exchange(e->on_stall, nullptr)();
+					return false;
+				}
 				e->Hold();
 				e->submitted.push_back(new Req{{}, q.id});
 				return true;
 			},
 			&taken);
 		e->events().EndPass(o, taken);
+		if (o == Outcome::kStalled)
+			e->Stalled();
 	}
 
 	MappedRing<Proto> ring_;
@@ -88,6 +109,20 @@ protected:
 			sim_.Defer([&e, r] { e.Completed(r); });
 		keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
 		e.submitted.clear();
+	}
+	// The same, each completion answering its request itself.
+	void AnswerAll(Echo &e)
+	{
+		for (Req *r : e.submitted)
+			sim_.Defer([&e, r] { e.AnswerEarly(r); });
+		keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
+		e.submitted.clear();
+	}
+	void Send(sim::FrontRing<Proto> &f, int from, int n)
+	{
+		for (int i = from; i < from + n; i++)
+			f.Put(Read(i));
+		f.Push();
 	}
 	void TearDown() override
 	{
@@ -188,5 +223,74 @@ TEST_F(BackendDeviceTest, CompletionsAreAnsweredOldestFirst)
 	ASSERT_EQ(rsp.size(), 4u);
 	for (int i = 0; i < 4; i++)
 		EXPECT_EQ(blkif::Load<uint64_t>(rsp[i].b), (uint64_t)i);
+	e.Close();
+}
+
+TEST_F(BackendDeviceTest, AnsweredRequestsCostNoWakeupAndAreReleasedByTheNextPass)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	Send(f, 0, 3);
+	sim_.RunUntilIdle();
+	AnswerAll(e);
+	for (int i = 0; i < 3; i++)
+		ASSERT_TRUE(sim_.RunOne());
+	EXPECT_EQ(sim_.pending(), 0u) << "no work queued by an answered completion";
+	EXPECT_EQ(f.Take().size(), 3u);
+	EXPECT_EQ(e.in_flight(), 3u) << "not released yet";
+	Send(f, 3, 1); // the guest's next request
+	sim_.RunUntilIdle();
+	EXPECT_EQ(e.answered, 3);
+	EXPECT_EQ(e.in_flight(), 1u);
+	EXPECT_TRUE(f.Take().empty()) << "each request answered once";
+	AnswerAll(e);
+	e.Close(); // stopping: the answered one is released without a new event
+	EXPECT_EQ(e.answered, 4);
+	EXPECT_FALSE(e.started());
+}
+
+TEST_F(BackendDeviceTest, StalledPassResumesWhenAnAnsweredRequestCompletes)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	e.limit = 2;
+	ASSERT_TRUE(e.Open(f).ok());
+	Send(f, 0, 5);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(e.submitted.size(), 2u);
+	EXPECT_EQ(sim_.pending(), 0u);
+	AnswerAll(e);
+	sim_.RunUntilIdle(); // the first completion wakes the waiting pass
+	EXPECT_EQ(e.submitted.size(), 2u);
+	AnswerAll(e);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(e.submitted.size(), 1u);
+	AnswerAll(e);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Take().size(), 5u);
+	e.Close();
+}
+
+TEST_F(BackendDeviceTest, CompletionDuringTheStallingPassIsNotLost)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	e.limit = 1;
+	ASSERT_TRUE(e.Open(f).ok());
+	Send(f, 0, 2);
+	Req *first = nullptr;
+	e.on_stall = [&] { // after the pass took its completions, before it stalls
+		first = e.submitted[0];
+		keep_.push_back(first);
+		e.submitted.clear();
+		e.AnswerEarly(first);
+	};
+	sim_.RunUntilIdle();
+	EXPECT_NE(first, nullptr);
+	EXPECT_EQ(e.submitted.size(), 1u) << "the second request went in";
+	AnswerAll(e);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Take().size(), 2u);
 	e.Close();
 }
