@@ -114,5 +114,12 @@ trap - EXIT INT TERM
 
 tr -d '\r' <"$SER" | sed -n '/^@@LAB-OUT-BEGIN/,/^@@LAB-OUT-END/p' | grep -E '^[A-Za-z0-9+/=]+$' |
 	base64 -d 2>/dev/null | tar -xzf - -C "$OUT" 2>/dev/null || log "no result archive (see $SER)"
-tr -d '\r' <"$SER" | grep -a '^@@LAB ' >"$OUT/results.txt" || true
+# The results: from the suite's own log in the archive when it arrived (on
+# the serial console, kernel messages can split a result line), else from
+# the serial console.
+if [ -s "$OUT/suite.log" ]; then
+	grep -a '^@@LAB ' "$OUT/suite.log" >"$OUT/results.txt" || true
+else
+	tr -d '\r' <"$SER" | grep -a '^@@LAB ' >"$OUT/results.txt" || true
+fi
 grep -q '^@@LAB-DONE rc=0' "$SER"
