@@ -49,15 +49,14 @@ void BackendDevice::Stop()
 
 void BackendDevice::Queue(BackendRequest *r, bool kick)
 {
-	{
-		SpinGuard g(done_lock_);
-		r->next = done_;
-		done_ = r;
-		kick = kick || waiting_ || stopping_.Load();
-		waiting_ = false;
-	}
-	if (kick)
+	SpinGuard g(done_lock_);
+	r->next = done_;
+	done_ = r;
+	// Kick under the lock: once it is released, the work may answer r,
+	// drop the last reference and let Stop() free this device.
+	if (kick || waiting_ || stopping_.Load())
 		events_.Kick();
+	waiting_ = false;
 }
 
 void BackendDevice::Stalled()
