@@ -102,22 +102,16 @@ Proto::WireRequest Read(uint64_t id)
 
 class BackendDeviceTest : public SimTest {
 protected:
-	// The device completes everything submitted so far, later (as an IRQ).
-	void CompleteAll(Echo &e)
+	// The device completes everything submitted so far, later (as an IRQ);
+	// with early, each completion answers its request itself.
+	void CompleteAll(Echo &e, bool early = false)
 	{
 		for (Req *r : e.submitted)
-			sim_.Defer([&e, r] { e.Completed(r); });
+			sim_.Defer([&e, r, early] { early ? e.AnswerEarly(r) : e.Completed(r); });
 		keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
 		e.submitted.clear();
 	}
-	// The same, each completion answering its request itself.
-	void AnswerAll(Echo &e)
-	{
-		for (Req *r : e.submitted)
-			sim_.Defer([&e, r] { e.AnswerEarly(r); });
-		keep_.insert(keep_.end(), e.submitted.begin(), e.submitted.end());
-		e.submitted.clear();
-	}
+	void AnswerAll(Echo &e) { CompleteAll(e, true); }
 	void Send(sim::FrontRing<Proto> &f, int from, int n)
 	{
 		for (int i = from; i < from + n; i++)
