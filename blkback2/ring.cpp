@@ -127,13 +127,11 @@ void Ring::Consume()
 {
 	WithRing([this](auto &ring) {
 		unsigned n;
-		events().BeginPass();
+		BeginPass();
 		Outcome o = ring.Consume(
 			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); },
 			&n);
-		events().EndPass(o, n);
-		if (o == Outcome::kStalled)
-			Stalled();
+		EndPass(o, n);
 		if (o == Outcome::kBroken) {
 			broken_ = true;
 			vbd_->RingBroken();

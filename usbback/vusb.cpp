@@ -140,7 +140,7 @@ void Vusb::Pass(BackendDevice *self)
 	v->FinishCompleted();
 	if (v->stopping())
 		return;
-	v->events().BeginPass();
+	v->BeginPass();
 	v->SendPortEvents();
 	Outcome o = v->urb_.Consume(
 		kUrbRingSize, [v](const usbif::UrbRequest &q) { return v->Handle(q); }, &n);
@@ -149,7 +149,7 @@ void Vusb::Pass(BackendDevice *self)
 				   v->dev_.nodename());
 		v->dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
 	}
-	v->events().EndPass(o, n);
+	v->EndPass(o, n);
 }
 
 // One conn response per port whose state the guest has not heard yet, as

@@ -12,8 +12,8 @@
 //   // any context, when a request's I/O is done:
 //   Completed(req);                          // the work answers it, or
 //   Answered(req);                           // answered already: released lazily
-//   // in the work, when a pass cannot go on for lack of slots or frames:
-//   Stalled();                               // a pass comes once one completes
+//   // taking requests: BeginPass(), ring.Consume(...), EndPass(outcome, n):
+//   // a pass stalled for lack of slots or frames comes back once one completes
 //   // disconnect:
 //   Stop();   // no new requests; returns once every one taken was answered
 //
@@ -73,6 +73,16 @@ protected:
 	void Drop(uint32_t n = 1);
 	// The completed requests, oldest first (the work's to answer).
 	BackendRequest *TakeCompleted() XI_EXPORT(xi_backend_take_completed);
+	// In the work: bracket the part of a pass that takes requests off the
+	// ring (EventWorker's, plus: a stalled pass resumes once a request
+	// completes and gives back what it lacked).
+	void BeginPass() { events_.BeginPass(); }
+	void EndPass(Outcome o, unsigned consumed)
+	{
+		events_.EndPass(o, consumed);
+		if (o == Outcome::kStalled)
+			Stalled();
+	}
 	// In the work: this pass stopped for lack of resources that completed
 	// requests give back. Makes sure another pass comes once one completes.
 	void Stalled() XI_EXPORT(xi_backend_stalled);

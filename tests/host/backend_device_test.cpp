@@ -66,7 +66,7 @@ private:
 		if (e->stopping())
 			return;
 		unsigned taken;
-		e->events().BeginPass();
+		e->BeginPass();
 		Outcome o = e->ring_.Consume(
 			64,
 			[e](const blkif::Request &q) {
@@ -80,9 +80,7 @@ private:
 				return true;
 			},
 			&taken);
-		e->events().EndPass(o, taken);
-		if (o == Outcome::kStalled)
-			e->Stalled();
+		e->EndPass(o, taken);
 	}
 
 	MappedRing<Proto> ring_;

@@ -175,7 +175,7 @@ private:
 		if (e->stopping())
 			return;
 		unsigned k;
-		e->events().BeginPass();
+		e->BeginPass();
 		Outcome o = e->ring.Consume(
 			32,
 			[e](const blkif::Request &q) {
@@ -185,7 +185,7 @@ private:
 				return true;
 			},
 			&k);
-		e->events().EndPass(o, k);
+		e->EndPass(o, k);
 	}
 };
 
