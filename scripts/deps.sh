@@ -17,7 +17,7 @@ PKGS="
 	cmake googletest libgtest-dev libgmock-dev libbenchmark-dev
 	clang clang-format libclang-rt-14-dev libxen-dev
 	qemu-system-x86 busybox-static fio e2fsprogs socat dmsetup util-linux
-	dkms
+	dkms linux-perf
 "
 
 missing=""

@@ -50,6 +50,9 @@ rm -rf "$RUN" "$OUT"
 mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/g/lab/hostile" "$RUN/d0/guest" "$OUT"
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
+cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops, for the native runs
+# make bench profiles dom0 (cpu-clock samples: no PMU, no text patching)
+[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf
 for m in xenidc xenbus_lite blkback2 usbback; do
 	[ -f "$MODS/$m/$m.ko" ] && cp "$MODS/$m/$m.ko" "$RUN/d0/lab/modules/"
 done

@@ -56,3 +56,11 @@ must_fail() { # ERROR-TEXT CMD...
 	echo "failed: $(grep -v 'records' /tmp/err | tail -1)"
 	grep -qE "$want" /tmp/err
 }
+
+# The IOPS of each job in a fio JSON report, a line "JOB READ WRITE" each
+# (fio writes a read, a write and a trim section per job, "iops" in each).
+fio_iops() { # FILE
+	awk '/^ *"jobname" :/ { j = $3; gsub(/[",]/, "", j); n = 0 }
+		/^ *"iops" :/ { v = $3; sub(/,$/, "", v); io[j, ++n] = v; if (n == 1) order[++k] = j }
+		END { for (i = 1; i <= k; i++) print order[i], io[order[i], 1], io[order[i], 2] }' "$1"
+}

@@ -20,30 +20,45 @@ VARIANT_JOBS="rr32 sr1m"
 
 metric() { echo "@@LAB metric bench $*"; }
 
-# fio_cmd DEV JOB-SPEC: the command line for one job
+job_spec() { echo $JOBS | tr ' ' '\n' | grep "^$1:"; }
+
+# fio_cmd DEV JOB[.REP]...: one fio run of the named jobs, one after the
+# other (one fio start and one guest round trip per target and repetition:
+# under TCG each costs seconds).
 fio_cmd() {
-	local dev=$1 name rw bs qd
-	IFS=: read -r name rw bs qd <<<"$2"
-	echo "fio --name=$name --filename=$dev --rw=$rw --bs=$bs --iodepth=$qd --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 --output-format=json --output=/tmp/fio.json"
+	local dev=$1 cmd name rw bs qd
+	shift
+	cmd="fio --filename=$dev --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 --output-format=json --output=/tmp/fio.json"
+	for name in "$@"; do
+		IFS=: read -r _ rw bs qd <<<"$(job_spec "${name%.*}")"
+		cmd="$cmd --name=$name --rw=$rw --bs=$bs --iodepth=$qd --stonewall"
+	done
+	echo "$cmd"
 }
 
-# run_jobs TARGET REP DEV JOB...: in the guest, or in dom0 for "native".
-# The guest writes fio's JSON to its console (dom0 keeps the log, and it goes
-# back in the results archive) and answers with the IOPS alone.
+# run_jobs TARGET REP DEV JOB[.REP]...: in the guest, or in dom0 for
+# "native"; a job named JOB.N is repetition N. The guest writes fio's JSON
+# to its console (dom0 keeps the log, and it goes back in the results
+# archive) and answers with each job's IOPS.
 run_jobs() {
-	local target=$1 rep=$2 dev=$3 spec name rw n cmd
+	local target=$1 rep=$2 dev=$3 cmd name r w
 	shift 3
+	cmd="$(fio_cmd "$dev" "$@") && { echo '@@FIO $target $rep'; cat /tmp/fio.json; } >/dev/console && fio_iops /tmp/fio.json"
+	if [ "$target" = native ]; then
+		GOUT=$(bash -c ". /lab/g.sh; $cmd" 2>&1) && cp /tmp/fio.json "/out/fio/native-$rep.json"
+	else
+		G_WATCH=1 g $(((RT + 1) * $# * 3 + 60)) "$G $cmd"
+	fi || { fail "bench $target $* #$rep" "$(echo "$GOUT" | tail -3)"; return; }
+	GOUT=$(printf '%b' "$GOUT") # xenstore-read shows a newline as \n
 	for name in "$@"; do
-		spec=$(echo $JOBS | tr ' ' '\n' | grep "^$name:")
-		rw=$(echo "$spec" | cut -d: -f2)
-		case $rw in *write) n=2 ;; *) n=1 ;; esac
-		cmd="$(fio_cmd "$dev" "$spec") && { echo '@@FIO $target $name $rep'; cat /tmp/fio.json; } >/dev/console && grep -E '^ *\"iops\" :' /tmp/fio.json | sed -n ${n}p | sed 's/.*: *//; s/,\$//'"
-		if [ "$target" = native ]; then
-			GOUT=$(bash -c "$cmd" 2>&1) && cp /tmp/fio.json "/out/fio/native-$name-$rep.json"
+		read -r r w <<<"$(echo "$GOUT" | awk -v j="$name" '$1 == j { print $2, $3 }')"
+		case $(job_spec "${name%.*}" | cut -d: -f2) in *write) r=$w ;; esac
+		[ "$name" = "${name%.*}" ] || rep=${name##*.}
+		if [ -n "$r" ]; then
+			metric "$target ${name%.*} $rep $r"
 		else
-			g $((RT * 6 + 60)) "$cmd"
-		fi || { fail "bench $target $name #$rep" "$(echo "$GOUT" | tail -3)"; continue; }
-		metric "$target $name $rep $(echo "$GOUT" | tail -1)"
+			fail "bench $target ${name%.*} #$rep" "no IOPS in fio's report"
+		fi
 	done
 }
 
@@ -78,24 +93,66 @@ detach() { timeout 60 xl block-detach $GUEST "$1"; }
 vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
 no_vbds() { [ "$(vbd_count)" = 0 ]; }
 
-# where TARGET JOB: one more run of JOB, counting dom0's context switches
-# and interrupts per request, with fio's mean latency. (Not the workqueue
-# tracepoints: switching a tracepoint on or off under a PV dom0 on TCG has
-# crashed dom0 here with an int3 oops in the kernel's text patching.)
+# irq_counts: dom0's interrupts by source, "NAME COUNT" (all CPUs summed)
+irq_counts() {
+	awk 'NR > 1 { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+		name = ""; for (; i <= NF; i++) name = name (name ? "_" : "") $i
+		print $1 name, n }' /proc/interrupts
+}
+
+# proc_ticks: each dom0 task's CPU time so far, "PID:COMM TICKS" (a
+# kworker's comm names the workqueue it last ran: dropped)
+proc_ticks() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk '{ c = $2; if (c ~ /^\(kworker/) sub(/-.*/, ")", c); print $1 ":" c, $14 + $15 }'
+}
+
+# top_deltas BEFORE AFTER N SCALE: the N largest growths of what is in both,
+# "NAME GROWTH*SCALE, ..."
+top_deltas() {
+	awk 'NR == FNR { a[$1] = $2; next } ($1 in a) && $2 > a[$1] { print $2 - a[$1], $1 }' "$1" "$2" |
+		sort -rn | head -"$3" | awk -v k="$4" '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 * k }'
+}
+
+# busy_ticks: dom0's CPU time outside idle, iowait and steal (USER_HZ = 100: a tick is 1e4 us)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+# where TARGET JOB: one more run of JOB, counting per request dom0's CPU
+# time, context switches and interrupts (the three busiest sources), with
+# fio's mean latency, and a cpu-clock profile of dom0 (perf, sampling on a
+# timer: nothing is patched). (Not the workqueue tracepoints: switching a tracepoint
+# on or off under a PV dom0 on TCG has crashed dom0 here with an int3 oops in
+# the kernel's text patching.)
 where() {
-	local t=$1 name=$2 spec ios lat c0 c1 i0 i1
-	spec=$(echo $JOBS | tr ' ' '\n' | grep "^$name:")
+	local t=$1 name=$2 ios lat c0 c1 b0 b1 prof
+	irq_counts >/tmp/irq0
+	proc_ticks >/tmp/cpu0
 	c0=$(awk '/^ctxt/ { print $2 }' /proc/stat)
-	i0=$(awk '/^intr/ { print $2 }' /proc/stat)
-	g $((RT * 6 + 60)) "$(fio_cmd /dev/xvdb "$spec") && grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//' | tr '\n' ' '" ||
-		{ fail "where $t $name" "$GOUT"; return; }
+	b0=$(busy_ticks)
+	perf record -a -e cpu-clock -F 499 -q -o /tmp/perf.data 2>/dev/null &
+	prof=$!
+	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$(fio_cmd /dev/xvdb "$name") && grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//' | tr '\n' ' '" ||
+		{ fail "where $t $name" "$GOUT"; kill -INT $prof; wait $prof; return; }
+	kill -INT $prof
+	b1=$(busy_ticks)
 	c1=$(awk '/^ctxt/ { print $2 }' /proc/stat)
-	i1=$(awk '/^intr/ { print $2 }' /proc/stat)
+	proc_ticks >/tmp/cpu1
+	irq_counts >/tmp/irq1
 	# fio (a read job): total_ios, then the means of slat, clat and lat in ns
 	ios=$(echo "$GOUT" | awk '{ print $1 }')
 	lat=$(echo "$GOUT" | awk '{ printf "%.0f", $4 / 1000 }')
-	echo "  where $t $name: $ios requests, mean latency ${lat} us; per request in dom0: $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches, $(awk -v a="$i0" -v b="$i1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') interrupts"
+	echo "  where $t $name: $ios requests, mean latency ${lat} us; per request in dom0: $(awk -v a="$b0" -v b="$b1" -v n="$ios" 'BEGIN { printf "%.0f", (b - a) * 1e4 / n }') us CPU, $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches"
+	echo "  where   interrupts per request: $(top_deltas /tmp/irq0 /tmp/irq1 4 "$(awk -v n="$ios" 'BEGIN { print 1 / n }')")"
+	echo "  where   CPU us per request, busiest tasks: $(top_deltas /tmp/cpu0 /tmp/cpu1 5 "$(awk -v n="$ios" 'BEGIN { print 1e4 / n }')")"
 	metric "where:$t $name 1 $lat"
+	# where dom0's CPU went, by task and function. Under PV a sample lands
+	# where interrupts are next enabled, so most fall in xen_hypercall_pv:
+	# the task is reliable, the function less so.
+	wait $prof
+	perf report -i /tmp/perf.data --stdio --sort comm,dso,sym --percent-limit 0.3 2>/dev/null |
+		grep -v '^#' | grep . >"/out/perf-$t-$name.txt"
+	perf report -i /tmp/perf.data --stdio --sort comm --percent-limit 1 2>/dev/null |
+		grep -v '^#' | grep . | head -8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : "  where   share of dom0 samples: "), $2, $1 } END { print "" }'
 }
 
 # ---- setup ----
@@ -145,15 +202,16 @@ for t in blkback2 xen-blkback; do
 done
 
 # ---- blkback2's optimisations, each switched off in turn ----
-for rep in $(seq "$REPS"); do
-	for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1; do
-		if serve "$v"; then
-			# shellcheck disable=SC2086
-			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $VARIANT_JOBS
-		else
-			fail "bench: serve xvdb with $v (#$rep)"
-		fi
-	done
+# Each configuration served once for all its repetitions (a reconnect costs
+# half a minute here), the jobs interleaved within the one fio run.
+jobs=$(for rep in $(seq "$REPS"); do for j in $VARIANT_JOBS; do echo "$j.$rep"; done; done)
+for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1; do
+	if serve "$v"; then
+		# shellcheck disable=SC2086
+		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $jobs
+	else
+		fail "bench: serve xvdb with $v"
+	fi
 done
 detach xvdb
 
