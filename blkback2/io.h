@@ -116,6 +116,10 @@ private:
 	MappedElem *elems_ = nullptr;
 	blkif::Segment *desc_ = nullptr;
 	Mapping **finishing_ = nullptr; // scratch for batched unmaps
+	// An indirect request's descriptor pages, while they are copied out.
+	SgElement indirect_sg_[blkif::kMaxIndirectPages];
+	MappedElem indirect_elems_[blkif::kMaxIndirectPages];
+	Mapping indirect_;
 	bool broken_ = false;
 };
 

@@ -66,6 +66,8 @@ Status Ring::Open(const Config &c)
 				ktl::Span<MappedElem>(elems_ + base, max_segs_));
 		PutSlot(q);
 	}
+	indirect_.Init(ktl::Span<SgElement>(indirect_sg_, blkif::kMaxIndirectPages),
+		       ktl::Span<MappedElem>(indirect_elems_, blkif::kMaxIndirectPages));
 
 	RbrMapperPool::Config pc;
 	pc.frames = ktl::Max(bb2_limits.pool_frames, max_segs_);
@@ -281,7 +283,10 @@ int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q)
 }
 
 // The descriptors of an indirect request, copied out of the guest's pages
-// once (grant copy: no mapping, no double fetch).
+// once (no double fetch). With persistent grants the frontend reuses its
+// indirect pages like its data pages, so they are read through the pool's
+// cache: no hypercall once mapped, where a grant copy costs one per request.
+// Without, or if they do not map, a grant copy.
 int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
 {
 	Rbr pages[blkif::kMaxIndirectPages];
@@ -293,8 +298,18 @@ int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
 	for (uint32_t p = 0; p < n; p++)
 		pages[p] = {GrantRef(r.indirect_grefs[p]), 0,
 			    (uint16_t)ktl::Min<uint32_t>(bytes - p * XI_PAGE_SIZE, XI_PAGE_SIZE)};
-	Status s = GrantCopy(SgRbr{vbd_->device().otherend(), ktl::Span<const Rbr>(pages, n)},
-			     q->desc, bytes, false);
+	SgRbr sg{vbd_->device().otherend(), ktl::Span<const Rbr>(pages, n)};
+	if (pool_->persistent() && pool_->Map(sg, Direction::kToDevice, &indirect_).ok()) {
+		auto *to = reinterpret_cast<uint8_t *>(q->desc);
+		for (const SgElement &e : indirect_.lbr().sg()) {
+			ktl::MemCopy(to, static_cast<uint8_t *>(xi_page_address(e.page)) + e.offset,
+				     e.length);
+			to += e.length;
+		}
+		pool_->Unmap(&indirect_);
+		return blkif::kRspOkay;
+	}
+	Status s = GrantCopy(sg, q->desc, bytes, false);
 	return s.ok() ? blkif::kRspOkay : blkif::kRspError;
 }
 
