@@ -47,7 +47,7 @@ struct World {
 			grefs.push_back(front.Grant(front.Frame(), false));
 			segs[i] = {grefs[i], 0, 7, 0};
 		}
-		desc = front.Grant(d, true);
+		desc = front.Grant(d, false); // writable, as blkfront grants it
 	}
 	~World() { front.Remove(); }
 
