@@ -104,13 +104,13 @@ on_crash="destroy"
 CFG
 	for l in "$@"; do echo "$l" >>/run/guest.cfg; done
 	timeout 120 xl create /run/guest.cfg >/out/xl-create.log 2>&1 || { cat /out/xl-create.log; return 1; }
-	wait_for 180 guest_ready # a TCG boot under load: minutes
+	wait_for 180 xs_is "$(gpath ready)" 1 # a TCG boot under load: minutes
 }
 
-guest_ready() { [ "$(xenstore-read "$(gpath ready)" 2>/dev/null)" = 1 ]; }
-# (the path is looked up once: "xl domid" in every poll cost dom0 more CPU
-# than the backends under test)
-g_done() { [ "$(xenstore-read "$1/done" 2>/dev/null)" = "$SEQ" ]; }
+# xs_is PATH VALUE: for wait_for, with PATH looked up once by the caller
+# ("xl domid" in every poll cost dom0 more CPU than the backends under test,
+# and slows a guest's boot)
+xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 
 # g TIMEOUT CMD: runs CMD in the guest; $GOUT holds its output's tail.
 # G_WATCH=1 (a benchmark): dom0 blocks on a xenstore watch instead of
@@ -128,7 +128,7 @@ g() {
 	fi
 	xenstore-write "$p/cmd" "$*" "$p/seq" "$SEQ" || return 99
 	[ -z "$w" ] || wait $w
-	if ! wait_for "$t" g_done "$p"; then
+	if ! wait_for "$t" xs_is "$p/done" "$SEQ"; then
 		GOUT="(timed out after ${t}s)"
 		return 98
 	fi
@@ -142,6 +142,10 @@ guest_stop() {
 }
 
 vbd_backend_dir() { echo "/local/domain/0/backend/vbd/$(guest_domid)"; }
+vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
+no_vbds() { [ "$(vbd_count)" = 0 ]; }
+attach() { timeout 60 xl block-attach $GUEST "$1"; } # TARGET,VDEV,MODE
+detach() { timeout 60 xl block-detach $GUEST "$1"; } # VDEV
 
 load_usbback() {
 	lsmod | grep -q '^xenidc ' || insmod /lab/modules/xenidc.ko || return 1

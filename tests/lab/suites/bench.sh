@@ -88,11 +88,6 @@ serve() {
 	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
 }
 
-attach() { timeout 60 xl block-attach $GUEST "$1"; }
-detach() { timeout 60 xl block-detach $GUEST "$1"; }
-vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
-no_vbds() { [ "$(vbd_count)" = 0 ]; }
-
 # irq_counts: dom0's interrupts by source, "NAME COUNT" (all CPUs summed)
 irq_counts() {
 	awk 'NR > 1 { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i

@@ -7,9 +7,6 @@
 . /lab/suites/hostile.sh
 G='. /lab/g.sh;'
 
-attach() { timeout 60 xl block-attach $GUEST "$1"; }
-detach() { timeout 60 xl block-detach $GUEST "$1"; }
-vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
 vbd_stats_counted() {
 	local d=$(ls -d /sys/bus/xen-backend/devices/vbd-* | head -1)
 	echo "  $d/statistics: rd_req $(cat $d/statistics/rd_req) wr_req $(cat $d/statistics/wr_req) f_req $(cat $d/statistics/f_req) rd_sect $(cat $d/statistics/rd_sect) wr_sect $(cat $d/statistics/wr_sect) oo_req $(cat $d/statistics/oo_req)"
@@ -22,7 +19,6 @@ xenidc_nothing_live() {
 	cat /sys/kernel/debug/xenidc/live
 	! grep -qv ' 0$' /sys/kernel/debug/xenidc/live
 }
-no_vbds() { [ "$(vbd_count)" = 0 ]; }
 # The README's tracing switch, around one read.
 trace_seen() {
 	local c=/sys/kernel/debug/dynamic_debug/control
