@@ -39,7 +39,17 @@ static_assert(sizeof(spinlock_t) <= sizeof(struct xi_spinlock));
 static_assert(sizeof(struct mutex) <= sizeof(struct xi_mutex));
 static_assert(sizeof(wait_queue_head_t) <= sizeof(struct xi_waitq));
 
+/*
+ * A device's work runs on the CPU its event arrived on: waking it needs no
+ * IPI, and the pass finds the ring and the completions in that CPU's cache.
+ * High priority, like kblockd: a guest's I/O waits on it.
+ */
 static struct workqueue_struct *xi_wq;
+static struct workqueue_struct *xi_wq_unbound;
+static bool unbound_work;
+module_param(unbound_work, bool, 0644);
+MODULE_PARM_DESC(unbound_work,
+		 "Run devices' work on any CPU instead of where their events arrive; read as a device connects (default N)");
 
 /*
  * What is live right now, for leak accounting: after a guest is gone and its
@@ -468,6 +478,7 @@ EXPORT_SYMBOL_GPL(xi_wake_all);
 
 struct xi_work {
 	struct work_struct work;
+	struct workqueue_struct *wq; /* fixed: a work is non-reentrant only within one */
 	xi_work_fn fn;
 	void *arg;
 };
@@ -486,6 +497,7 @@ struct xi_work *xi_work_create(xi_work_fn fn, void *arg)
 	if (!w)
 		return NULL;
 	INIT_WORK(&w->work, xi_work_run);
+	w->wq = READ_ONCE(unbound_work) ? xi_wq_unbound : xi_wq;
 	w->fn = fn;
 	w->arg = arg;
 	atomic_long_inc(&xi_live.works);
@@ -495,7 +507,7 @@ EXPORT_SYMBOL_GPL(xi_work_create);
 
 void xi_work_queue(struct xi_work *w)
 {
-	queue_work(xi_wq, &w->work);
+	queue_work(w->wq, &w->work);
 }
 EXPORT_SYMBOL_GPL(xi_work_queue);
 
@@ -615,9 +627,15 @@ DEFINE_SHOW_ATTRIBUTE(xi_live);
 
 int xi_platform_init(void)
 {
-	xi_wq = alloc_workqueue("xenidc", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!xi_wq)
+	xi_wq = alloc_workqueue("xenidc", WQ_HIGHPRI | WQ_MEM_RECLAIM, 0);
+	xi_wq_unbound = alloc_workqueue("xenidc_unbound", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!xi_wq || !xi_wq_unbound) {
+		if (xi_wq)
+			destroy_workqueue(xi_wq);
+		if (xi_wq_unbound)
+			destroy_workqueue(xi_wq_unbound);
 		return -ENOMEM;
+	}
 	xi_debugfs = debugfs_create_dir("xenidc", NULL);
 	debugfs_create_file("live", 0444, xi_debugfs, NULL, &xi_live_fops);
 	return 0;
@@ -626,5 +644,6 @@ int xi_platform_init(void)
 void xi_platform_exit(void)
 {
 	debugfs_remove_recursive(xi_debugfs);
+	destroy_workqueue(xi_wq_unbound);
 	destroy_workqueue(xi_wq);
 }
