@@ -40,7 +40,13 @@ struct bb2_limits bb2_limits = {
 	.max_indirect_segments = 256,
 	.max_ring_page_order = XENBUS_MAX_RING_GRANT_ORDER,
 	.max_queues = 0,
-	.pool_frames = 1024,
+	/*
+	 * A full ring of xen-blkfront's default requests: 32 entries of 32
+	 * segments and one indirect page each. Fewer, and the ring's last
+	 * requests wait for frames while the persistent cache evicts exactly
+	 * the grants the frontend reuses next.
+	 */
+	.pool_frames = 1056,
 	.max_persistent = 1056,
 	.persistent = 1,
 	.batch = 32,
@@ -55,7 +61,7 @@ MODULE_PARM_DESC(max_ring_page_order, "Largest ring a frontend may use, as log2 
 module_param_named(max_queues, bb2_limits.max_queues, uint, 0444);
 MODULE_PARM_DESC(max_queues, "Most queues (rings) per vbd, 1-16 (default 0: one per online CPU)");
 module_param_named(pool_pages, bb2_limits.pool_frames, uint, 0444);
-MODULE_PARM_DESC(pool_pages, "Grant-mappable pages per ring; requests wait when they are used up (default 1024)");
+MODULE_PARM_DESC(pool_pages, "Grant-mappable pages per ring; requests wait when they are used up (default 1056)");
 module_param_named(max_persistent_grants, bb2_limits.max_persistent, uint, 0444);
 MODULE_PARM_DESC(max_persistent_grants,
 		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056)");
