@@ -9,6 +9,10 @@
 # absolute numbers under TCG mean little, ratios from one boot do.
 # Everything raw (fio JSON, logs, the table) is kept in
 # $XENIDC_CACHE/bench/<time>/.
+#
+# While working on the data path: BENCH_ONLY=blk measures only blkback2
+# against xen-blkback (and where the time goes), BENCH_ONLY=where only the
+# counted runs; BENCH_REPS=N sets the repetitions (default 3).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -75,11 +79,14 @@ ratio() {
 	ratio usbback qusb read16m
 	ratio usbback usb-native read16m
 	echo "blkback2's optimisations (default / with it switched off):"
-	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1; do
+	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
 	echo "where the time goes (dom0, counted runs):"
-	tr -d '\r' <"$OUT/serial.log" | grep -a '^  where ' | sed 's/^  where /  /'
+	# the suite's own log: the serial console drops lines under load
+	wlog=$OUT/suite.log
+	[ -s "$wlog" ] || wlog=$OUT/serial.log
+	tr -d '\r' <"$wlog" | grep -a '^  where ' | sed 's/^  where /  /'
 	echo "jobs: rr=4K randread (QD1, QD32), rw32=4K randwrite QD32, sr/sw=sequential read/write"
 	echo "(64K at QD8, 1M at QD4); read16m=16 MiB direct read of the stick; values are IOPS or MB/s"
 } | tee "$KEEP/ratios.txt"

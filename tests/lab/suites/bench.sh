@@ -19,6 +19,8 @@ JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:
 VARIANT_JOBS="rr32 sr1m"
 
 metric() { echo "@@LAB metric bench $*"; }
+# BENCH_ONLY=blk or where: blkback2 against xen-blkback only
+full() { [ -z "${BENCH_ONLY:-}" ]; }
 
 job_spec() { echo $JOBS | tr ' ' '\n' | grep "^$1:"; }
 
@@ -66,12 +68,14 @@ blk_jobs() { echo $JOBS | tr ' ' '\n' | cut -d: -f1; }
 
 # serve TARGET: the vbd backend for the next measurements (xvdb)
 serve() {
-	local mod params
+	local mod params unbound=N
 	case $1 in
 	xen-blkback) mod=xen-blkback params= ;;
 	blkback2) mod=blkback2 params= ;;
 	blkback2-*) mod=blkback2 params=${1#blkback2-} ;;
+	xenidc-unbound_work=1) mod=blkback2 params='' unbound=Y ;;
 	esac
+	echo $unbound >/sys/module/xenidc/parameters/unbound_work
 	if lsmod | grep -q '^blkback2 \|^xen_blkback '; then
 		detach xvdb >/dev/null 2>&1
 		g 60 "$G wait_gone xvdb" >/dev/null
@@ -102,10 +106,10 @@ proc_ticks() {
 		awk '{ c = $2; if (c ~ /^\(kworker/) sub(/-.*/, ")", c); print $1 ":" c, $14 + $15 }'
 }
 
-# top_deltas BEFORE AFTER N SCALE: the N largest growths of what is in both,
-# "NAME GROWTH*SCALE, ..."
+# top_deltas BEFORE AFTER N SCALE: the N largest growths (from 0 for what
+# is new: a kworker created meanwhile), "NAME GROWTH*SCALE, ..."
 top_deltas() {
-	awk 'NR == FNR { a[$1] = $2; next } ($1 in a) && $2 > a[$1] { print $2 - a[$1], $1 }' "$1" "$2" |
+	awk 'NR == FNR { a[$1] = $2; next } $2 > a[$1] { print $2 - a[$1], $1 }' "$1" "$2" |
 		sort -rn | head -"$3" | awk -v k="$4" '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 * k }'
 }
 
@@ -118,8 +122,14 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 # timer: nothing is patched). (Not the workqueue tracepoints: switching a tracepoint
 # on or off under a PV dom0 on TCG has crashed dom0 here with an int3 oops in
 # the kernel's text patching.)
+# vbd_reqs STATS: the backend's requests so far, and how many waited for
+# resources (oo_req); both backends keep these counters
+vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req")"; }
+
 where() {
-	local t=$1 name=$2 ios lat c0 c1 b0 b1 prof
+	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 prof stats
+	stats=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics # xvdb
+	read -r r0 w0 <<<"$(vbd_reqs "$stats")"
 	irq_counts >/tmp/irq0
 	proc_ticks >/tmp/cpu0
 	c0=$(awk '/^ctxt/ { print $2 }' /proc/stat)
@@ -133,10 +143,14 @@ where() {
 	c1=$(awk '/^ctxt/ { print $2 }' /proc/stat)
 	proc_ticks >/tmp/cpu1
 	irq_counts >/tmp/irq1
+	read -r r1 w1 <<<"$(vbd_reqs "$stats")"
 	# fio (a read job): total_ios, then the means of slat, clat and lat in ns
-	ios=$(echo "$GOUT" | awk '{ print $1 }')
+	fios=$(echo "$GOUT" | awk '{ print $1 }')
 	lat=$(echo "$GOUT" | awk '{ printf "%.0f", $4 / 1000 }')
-	echo "  where $t $name: $ios requests, mean latency ${lat} us; per request in dom0: $(awk -v a="$b0" -v b="$b1" -v n="$ios" 'BEGIN { printf "%.0f", (b - a) * 1e4 / n }') us CPU, $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches"
+	# per backend request (fio's large I/Os arrive split), counted over the
+	# same window as dom0's counters
+	ios=$((r1 - r0 + (r1 == r0)))
+	echo "  where $t $name: $fios fio I/Os (mean latency ${lat} us), $ios backend requests, $((w1 - w0)) waited for resources; per request in dom0: $(awk -v a="$b0" -v b="$b1" -v n="$ios" 'BEGIN { printf "%.0f", (b - a) * 1e4 / n }') us CPU, $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches"
 	echo "  where   interrupts per request: $(top_deltas /tmp/irq0 /tmp/irq1 4 "$(awk -v n="$ios" 'BEGIN { print 1 / n }')")"
 	echo "  where   CPU us per request, busiest tasks: $(top_deltas /tmp/cpu0 /tmp/cpu1 5 "$(awk -v n="$ios" 'BEGIN { print 1e4 / n }')")"
 	metric "where:$t $name 1 $lat"
@@ -155,7 +169,7 @@ modprobe null_blk nr_devices=1 gb=4 memory_backed=0 irqmode=0
 insmod /lab/modules/xenidc.ko
 usb_setup
 # the native USB reference first, while dom0's usb-storage has the stick
-for rep in $(seq "$REPS"); do
+full && for rep in $(seq "$REPS"); do
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	dd if=/dev/$STICK_SD of=/dev/null bs=1M count=16 iflag=direct 2>/dev/null
 	t1=$(cut -d' ' -f1 /proc/uptime)
@@ -180,6 +194,7 @@ for rep in $(seq "$REPS"); do
 			fail "bench: serve xvdb with $t (#$rep)"
 		fi
 	done
+	full || continue
 	# shellcheck disable=SC2046
 	run_jobs qdisk "$rep" /dev/xvdc $(blk_jobs)
 	# shellcheck disable=SC2046
@@ -191,6 +206,7 @@ for t in blkback2 xen-blkback; do
 	if serve $t; then
 		where $t rr1
 		where $t rr32
+		where $t sr1m
 	else
 		fail "bench: serve xvdb with $t (where)"
 	fi
@@ -200,7 +216,7 @@ done
 # Each configuration served once for all its repetitions (a reconnect costs
 # half a minute here), the jobs interleaved within the one fio run.
 jobs=$(for rep in $(seq "$REPS"); do for j in $VARIANT_JOBS; do echo "$j.$rep"; done; done)
-for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1; do
+full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 xenidc-unbound_work=1; do
 	if serve "$v"; then
 		# shellcheck disable=SC2086
 		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $jobs
@@ -235,7 +251,7 @@ usb_where() {
 	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in)
 	echo "  where usbback read16m: $((u1 - u0)) URBs, $((b1 - b0)) bytes in, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per URB"
 }
-for rep in $(seq "$REPS"); do
+full && for rep in $(seq "$REPS"); do
 	usb_to 1 && usb_where "$rep" && usb_off 1 || fail "bench usbback #$rep" "attach/detach"
 	usb_to 0 && usb_read qusb "$rep" && usb_off 0 || fail "bench qusb #$rep" "attach/detach"
 done
