@@ -100,10 +100,11 @@ irq_counts() {
 }
 
 # proc_ticks: each dom0 task's CPU time so far, "PID:COMM TICKS" (a
-# kworker's comm names the workqueue it last ran: dropped)
+# kworker's comm names the workqueue it last ran: dropped), but for the
+# measuring tools (perf, and the cat reading this)
 proc_ticks() {
 	cat /proc/[0-9]*/stat 2>/dev/null |
-		awk '{ c = $2; if (c ~ /^\(kworker/) sub(/-.*/, ")", c); print $1 ":" c, $14 + $15 }'
+		awk '$2 != "(perf)" && $2 != "(cat)" { c = $2; if (c ~ /^\(kworker/) sub(/-.*/, ")", c); print $1 ":" c, $14 + $15 }'
 }
 
 # top_deltas BEFORE AFTER N SCALE: the N largest growths (from 0 for what
