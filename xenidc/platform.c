@@ -628,12 +628,11 @@ DEFINE_SHOW_ATTRIBUTE(xi_live);
 int xi_platform_init(void)
 {
 	xi_wq = alloc_workqueue("xenidc", WQ_HIGHPRI | WQ_MEM_RECLAIM, 0);
+	if (!xi_wq)
+		return -ENOMEM;
 	xi_wq_unbound = alloc_workqueue("xenidc_unbound", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!xi_wq || !xi_wq_unbound) {
-		if (xi_wq)
-			destroy_workqueue(xi_wq);
-		if (xi_wq_unbound)
-			destroy_workqueue(xi_wq_unbound);
+	if (!xi_wq_unbound) {
+		destroy_workqueue(xi_wq);
 		return -ENOMEM;
 	}
 	xi_debugfs = debugfs_create_dir("xenidc", NULL);
