@@ -117,16 +117,16 @@ top_deltas() {
 # busy_ticks: dom0's CPU time outside idle, iowait and steal (USER_HZ = 100: a tick is 1e4 us)
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
+# vbd_reqs STATS: the backend's requests so far, and how many waited for
+# resources (oo_req); both backends keep these counters
+vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req")"; }
+
 # where TARGET JOB: one more run of JOB, counting per request dom0's CPU
 # time, context switches and interrupts (the three busiest sources), with
 # fio's mean latency, and a cpu-clock profile of dom0 (perf, sampling on a
 # timer: nothing is patched). (Not the workqueue tracepoints: switching a tracepoint
 # on or off under a PV dom0 on TCG has crashed dom0 here with an int3 oops in
 # the kernel's text patching.)
-# vbd_reqs STATS: the backend's requests so far, and how many waited for
-# resources (oo_req); both backends keep these counters
-vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req")"; }
-
 where() {
 	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 prof stats
 	stats=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics # xvdb
