@@ -33,6 +33,9 @@ struct ub_sg {
 	uint32_t length;
 };
 
+/* Most pages in one host URB: a ring's worth of merged bulk requests. */
+#define UB_MAX_SGS 256
+
 struct ub_xfer {
 	enum ub_type type;
 	uint8_t endpoint; /* 0-15 */
@@ -41,7 +44,7 @@ struct ub_xfer {
 	uint8_t setup[8];	   /* control transfers */
 	void *buffer;		   /* staged data (DMA-able), or NULL ... */
 	const struct ub_sg *sg;	   /* ... zero-copy pages */
-	uint32_t nsg;
+	uint32_t nsg;		   /* at most UB_MAX_SGS */
 	uint32_t length;
 	uint32_t interval;	   /* int, iso: as the guest's USB core set it */
 	uint32_t npackets;	   /* iso */
@@ -71,6 +74,11 @@ int ub_reset_configuration(struct ub_dev *d, unsigned int config);
 unsigned int ub_speed(struct ub_dev *d);
 /* The host controller takes scatter-gather lists without constraints. */
 bool ub_sg_capable(struct ub_dev *d);
+/* wMaxPacketSize of a bulk endpoint (0-15), 0 if it has none. */
+unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int endpoint, bool in);
+
+/* Module parameter: merge consecutive bulk requests into one host URB. */
+extern bool ub_merge_bulk;
 void ub_dev_get(struct ub_dev *d);
 void ub_dev_put(struct ub_dev *d);
 

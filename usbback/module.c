@@ -13,6 +13,11 @@
 #include "host.h"
 #include "usb.h"
 
+bool ub_merge_bulk = true;
+module_param_named(merge_bulk, ub_merge_bulk, bool, 0644);
+MODULE_PARM_DESC(merge_bulk,
+		 "Send consecutive bulk requests for one endpoint to the device as one transfer (default Y)");
+
 static struct xbl_registration *ub_reg;
 
 static int __init usbback_init(void)

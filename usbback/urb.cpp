@@ -20,6 +20,7 @@ constexpr uint8_t kTypeMask = 0x60; // 0 = standard
 constexpr uint8_t kRecipMask = 0x1f;
 constexpr uint8_t kRecipDevice = 0, kRecipInterface = 1, kRecipEndpoint = 2;
 constexpr uint16_t kEndpointHalt = 0;
+constexpr int kErrConnReset = -104, kErrRemoteIo = -121;
 
 static_assert(sizeof(ub_iso_packet) == sizeof(usbif::IsoDesc));
 static_assert(sizeof(ub_sg) == sizeof(SgElement) &&
@@ -61,6 +62,7 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 {
 	if (usbif::PipeUnlink(req.pipe)) {
 		stats_[kUnlinks].Add();
+		SubmitBatch(); // the request it names may be waiting there
 		Unlink(req);
 		return true;
 	}
@@ -71,6 +73,8 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 	r->id = req.id;
 	r->dev = nullptr;
 	r->urb = nullptr;
+	r->lead = r;
+	r->batch_next = nullptr;
 	r->done.Store(false);
 	bool answered = false, stalled = false;
 	int32_t st = Validate(req, r);
@@ -81,22 +85,37 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 	if (st == usbif::kStatusOk && !answered && !stalled) {
 		XI_DEBUG("%s: urb %u pipe %#x, %u bytes submitted", dev_.nodename(), req.id,
 			 req.pipe, r->length);
-		return true; // in flight; Finish answers
+		return true; // in flight (or in the batch); Finish answers
 	}
+	if (stalled) {
+		Release(r);
+		return false; // no staging buffer or frame free: offered again
+	}
+	if (st != usbif::kStatusOk)
+		stats_[kRejected].Add();
+	AnswerNow(r, st);
+	return true;
+}
+
+// A request taken but never in flight: its resources back, and no answer.
+void Vusb::Release(Request *r)
+{
 	if (r->mapping.mapped())
 		pool_->Unmap(&r->mapping);
 	if (r->dev)
 		ub_dev_put(r->dev);
 	PutSlot(r);
 	Drop();
-	if (stalled)
-		return false; // no staging buffer or frame free: offered again
-	if (st != usbif::kStatusOk)
-		stats_[kRejected].Add();
-	XI_DEBUG("%s: urb %u pipe %#x answered at once (%d)", dev_.nodename(), req.id, req.pipe,
-		 st);
-	Answer(req.id, st);
-	return true;
+}
+
+// Answers a request that never reached the host, or failed to.
+void Vusb::AnswerNow(Request *r, int32_t st)
+{
+	uint16_t id = r->id;
+
+	XI_DEBUG("%s: urb %u answered at once (%d)", dev_.nodename(), id, st);
+	Release(r);
+	Answer(id, st);
 }
 
 // Checks every field of the private copy; fills r's geometry.
@@ -112,6 +131,10 @@ int32_t Vusb::Validate(const usbif::UrbRequest &req, Request *r)
 	r->port = (uint8_t)port;
 	r->type = ub_type(usbif::PipeKind(pipe));
 	r->in = usbif::PipeIn(pipe);
+	r->endpoint = r->type == UB_CTRL ? 0 : (uint8_t)usbif::PipeEp(pipe);
+	// Only the one flag the protocol defines, and only where it means
+	// something; no guest bit reaches the host URB.
+	r->short_not_ok = r->in && r->type != UB_ISOC && (req.transfer_flags & usbif::kShortNotOk);
 	r->nbuf = req.nr_buffer_segs;
 	r->niso_segs = r->type == UB_ISOC ? req.u.isoc.nr_frame_desc_segs : 0;
 	r->npackets = 0;
@@ -225,6 +248,8 @@ int32_t Vusb::SpecialControl(const uint8_t s[8], ub_dev *dev, bool *handled)
 
 int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered, bool *stalled)
 {
+	if (r->type != UB_BULK)
+		SubmitBatch(); // what the guest sent first goes first
 	if (r->type == UB_CTRL) {
 		int32_t st = SpecialControl(req.u.ctrl, r->dev, answered);
 		if (*answered)
@@ -244,24 +269,21 @@ int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answe
 		}
 		if (!s.ok())
 			return usbif::kStatusInval;
-	}
-	ub_xfer x{};
-	x.type = r->type;
-	x.endpoint = r->type == UB_CTRL ? 0 : (uint8_t)usbif::PipeEp(req.pipe);
-	x.in = r->in;
-	// Only the one flag the protocol defines, and only where it means
-	// something; no guest bit reaches the host URB.
-	x.short_not_ok = r->in && r->type != UB_ISOC && (req.transfer_flags & usbif::kShortNotOk);
-	ktl::MemCopy(x.setup, req.u.ctrl, sizeof(x.setup));
-	if (r->length) {
-		Lbr l = r->mapping.lbr();
-		if (l.is_sg()) {
-			x.sg = reinterpret_cast<const ub_sg *>(l.sg().data());
-			x.nsg = (uint32_t)l.sg().size();
-		} else {
-			x.buffer = l.buffer();
+		if (sg_ok) {
+			Batch(r); // answered if it fails
+			return usbif::kStatusOk;
 		}
 	}
+	SubmitBatch();
+
+	ub_xfer x{};
+	x.type = r->type;
+	x.endpoint = r->endpoint;
+	x.in = r->in;
+	x.short_not_ok = r->short_not_ok;
+	ktl::MemCopy(x.setup, req.u.ctrl, sizeof(x.setup));
+	if (r->length)
+		x.buffer = r->mapping.lbr().buffer();
 	x.length = r->length;
 	x.interval = r->type == UB_INT	  ? req.u.intr.interval
 		     : r->type == UB_ISOC ? req.u.isoc.interval
@@ -279,6 +301,80 @@ int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answe
 		return UsbifStatus(rc);
 	}
 	return usbif::kStatusOk;
+}
+
+// Adds a mapped zero-copy bulk request to the pass's batch, which goes to
+// the host first if merging the two would change what the device or the
+// guest can tell.
+void Vusb::Batch(Request *r)
+{
+	if (batch_) {
+		Request *t = batch_tail_;
+		unsigned mps = ub_bulk_maxpacket(r->dev, r->endpoint, r->in);
+		bool joins = merge_ && t->dev == r->dev && t->endpoint == r->endpoint &&
+			     t->in == r->in && mps && t->length % mps == 0 &&
+			     (!r->in || t->short_not_ok);
+		if (!joins)
+			SubmitBatch();
+	}
+	if (batch_) {
+		batch_tail_->batch_next = r;
+		stats_[kMerged].Add();
+	} else {
+		batch_ = r;
+	}
+	batch_tail_ = r;
+	if (!merge_)
+		SubmitBatch();
+}
+
+// One host URB for the batch: the requests' pages end to end.
+void Vusb::SubmitBatch()
+{
+	Request *lead = batch_;
+	uint32_t nsg = 0, length = 0;
+	bool short_not_ok = false;
+
+	if (!lead)
+		return;
+	batch_ = batch_tail_ = nullptr;
+	for (Request *r = lead; r; r = r->batch_next) {
+		ktl::Span<const SgElement> sg = r->mapping.lbr().sg();
+		for (const SgElement &e : sg)
+			batch_sg_[nsg++] = {e.page, e.offset, e.length};
+		length += r->length;
+		short_not_ok |= r->short_not_ok;
+		r->lead = lead;
+	}
+	ub_xfer x{};
+	x.type = UB_BULK;
+	x.endpoint = lead->endpoint;
+	x.in = lead->in;
+	x.short_not_ok = short_not_ok;
+	x.sg = batch_sg_;
+	x.nsg = nsg;
+	x.length = length;
+	x.cookie = lead;
+
+	int32_t st = usbif::kStatusNoDev; // unplugged meanwhile
+	{
+		MutexGuard g(lock_);
+		if (ports_[lead->port].dev == lead->dev) {
+			int rc = ub_urb_submit(lead->dev, &x, &lead->urb);
+			if (!rc) {
+				for (Request *r = lead->batch_next; r; r = r->batch_next)
+					r->urb = lead->urb;
+				return;
+			}
+			st = UsbifStatus(rc);
+		}
+	}
+	for (Request *r = lead, *next; r; r = next) {
+		next = r->batch_next;
+		r->urb = nullptr;
+		stats_[kRejected].Add();
+		AnswerNow(r, st);
+	}
 }
 
 // Asks the host to end the request early; both the unlink request and the
@@ -305,10 +401,39 @@ void Vusb::Answer(uint16_t id, int32_t status, uint32_t actual, uint32_t start_f
 		events().Notify();
 }
 
-void Vusb::Finished(Request *r)
+// The URB's result, request by request: each one the transfer filled
+// succeeded; the one where it stopped gets its status (a short packet is
+// an error only where the guest asked so); any after it never reached the
+// device and are answered as unlinked. All are marked done before the work
+// may see one: the lead's answer frees the URB the others point to.
+void Vusb::Finished(Request *lead, int status, uint32_t actual)
 {
-	r->done.Store(true);
-	Completed(r);
+	bool ended = false;
+
+	for (Request *r = lead; r; r = r->batch_next) {
+		if (ended) {
+			r->status = kErrConnReset;
+			r->actual = 0;
+		} else {
+			r->actual = ktl::Min(actual, r->length);
+			actual -= r->actual;
+			if (r->batch_next && r->actual == r->length) {
+				r->status = 0;
+			} else {
+				bool short_read = status == kErrRemoteIo ||
+						  (status == 0 && r->actual < r->length);
+				r->status = short_read && !r->short_not_ok ? 0 : status;
+				ended = true;
+			}
+		}
+		if (r != lead)
+			r->error_count = r->start_frame = 0;
+		r->done.Store(true);
+	}
+	for (Request *r = lead, *next; r; r = next) {
+		next = r->batch_next; // r may be reused once answered
+		Completed(r);
+	}
 }
 
 // Requests whose URB completed: IN data and iso results to the guest (the
@@ -329,7 +454,8 @@ void Vusb::FinishCompleted()
 			r->status = -22;
 		{
 			MutexGuard g(lock_); // against Detach() killing it
-			ub_urb_free(r->urb);
+			if (r->lead == r)
+				ub_urb_free(r->urb);
 			r->urb = nullptr;
 		}
 		ub_dev_put(r->dev);
@@ -359,9 +485,7 @@ extern "C" void ub_urb_done(void *cookie, int status, uint32_t actual_length, ui
 {
 	auto *r = static_cast<usbback::Request *>(cookie);
 
-	r->status = status;
-	r->actual = actual_length;
 	r->error_count = error_count;
 	r->start_frame = start_frame;
-	r->vusb->Finished(r);
+	r->vusb->Finished(r, status, actual_length);
 }

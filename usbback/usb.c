@@ -46,7 +46,7 @@ struct ub_urb {
 	void *cookie;
 	struct ub_iso_packet *iso;
 	u8 setup[8];
-	struct scatterlist sg[XENUSB_MAX_SEGMENTS_PER_REQUEST];
+	struct scatterlist sg[];
 };
 
 static struct usb_device *udev_of(struct ub_dev *d)
@@ -104,9 +104,9 @@ int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
 	unsigned int i;
 	int err;
 
-	if (!ub_endpoint_ok(udev, pipe, x->type) || x->nsg > XENUSB_MAX_SEGMENTS_PER_REQUEST)
+	if (!ub_endpoint_ok(udev, pipe, x->type) || x->nsg > UB_MAX_SGS)
 		return -EINVAL;
-	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	u = kzalloc(struct_size(u, sg, x->nsg), GFP_KERNEL);
 	urb = usb_alloc_urb(x->type == UB_ISOC ? x->npackets : 0, GFP_KERNEL);
 	if (!u || !urb) {
 		usb_free_urb(urb);
@@ -229,6 +229,15 @@ bool ub_sg_capable(struct ub_dev *d)
 	struct usb_bus *bus = udev_of(d)->bus;
 
 	return bus->sg_tablesize > 0 && bus->no_sg_constraint;
+}
+
+unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int endpoint, bool in)
+{
+	struct usb_device *udev = udev_of(d);
+	unsigned int pipe = (PIPE_BULK << 30) | (udev->devnum << 8) | (endpoint << 15) |
+			    (in ? USB_DIR_IN : 0);
+
+	return ub_endpoint_ok(udev, pipe, UB_BULK) ? usb_maxpacket(udev, pipe) : 0;
 }
 
 void ub_dev_get(struct ub_dev *d)

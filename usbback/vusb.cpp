@@ -142,8 +142,10 @@ void Vusb::Pass(BackendDevice *self)
 		return;
 	v->BeginPass();
 	v->SendPortEvents();
+	v->merge_ = __atomic_load_n(&ub_merge_bulk, __ATOMIC_RELAXED);
 	Outcome o = v->urb_.Consume(
 		kUrbRingSize, [v](const usbif::UrbRequest &q) { return v->Handle(q); }, &n);
+	v->SubmitBatch();
 	if (o == Outcome::kBroken) {
 		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus ring index",
 				   v->dev_.nodename());

@@ -13,6 +13,14 @@
 // answered here), Map (staged, or zero-copy for bulk on SG controllers),
 // Submit (a host URB), Finish (copy IN data and iso results back, unmap,
 // answer). The conn ring carries plug, unplug and speed to xen-hcd.
+//
+// Consecutive zero-copy bulk requests for one endpoint become one host URB
+// (a batch): xen-hcd has no scatter-gather, so a guest's mass-storage read
+// arrives as one request per page, and each host URB costs a transfer
+// descriptor and an interrupt. They are merged only where the wire sees
+// the same packets (every request but the last a whole number of packets;
+// on IN, each of those stops at a short packet); the answers split the
+// URB's result back at the request boundaries.
 #ifndef USBBACK_VUSB_H
 #define USBBACK_VUSB_H
 
@@ -30,11 +38,22 @@ using namespace xenidc;
 constexpr unsigned kUrbRingSize = 16; // one page of 148-byte entries
 constexpr unsigned kMaxIsoPackets = 128;
 constexpr unsigned kMaxTransfer = usbif::kMaxSegments * XI_PAGE_SIZE;
+static_assert(kUrbRingSize * usbif::kMaxSegments <= UB_MAX_SGS, "a batch fits one host URB");
 
 class Vusb;
 
 // Per-controller counters (statistics/ in sysfs; names in xenbus.cpp).
-enum Stat { kUrbs, kUnlinks, kRejected, kFailed, kPortEvents, kBytesIn, kBytesOut, kNumStats };
+enum Stat {
+	kUrbs,
+	kUnlinks,
+	kRejected,
+	kFailed,
+	kPortEvents,
+	kBytesIn,
+	kBytesOut,
+	kMerged, // requests that went to the host in another's URB
+	kNumStats
+};
 
 struct Request : BackendRequest { // next: the free or completed list
 	Vusb *vusb;
@@ -42,9 +61,13 @@ struct Request : BackendRequest { // next: the free or completed list
 	uint8_t port;
 	bool in;
 	ktl::Atomic<bool> done; // completed by the host, answer pending
+	bool short_not_ok;	// IN: a short packet is an error
 	ub_type type;
-	ub_dev *dev; // referenced while the URB exists
-	ub_urb *urb;
+	uint8_t endpoint;
+	ub_dev *dev;   // referenced while the URB exists
+	ub_urb *urb;   // shared by a batch; its lead frees it
+	Request *lead; // the batch's first request (itself if alone)
+	Request *batch_next;
 	int32_t status;
 	uint32_t length;
 	uint32_t actual;
@@ -82,7 +105,8 @@ public:
 	static int Attach(const char *busid, ub_dev *d);
 	static void Detach(ub_dev *d, bool unplugged);
 
-	void Finished(Request *r); // the host completed r's URB; any context
+	// The host completed the URB of lead's batch; any context.
+	void Finished(Request *lead, int status, uint32_t actual);
 
 	uint64_t stat(unsigned i) const { return i < kNumStats ? stats_[i].Get() : 0; }
 
@@ -95,6 +119,10 @@ private:
 	int32_t MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
 			     bool *stalled);
 	int32_t CopyIso(Request *r, bool to_guest);
+	void Batch(Request *r);
+	void Release(Request *r);
+	void SubmitBatch();
+	void AnswerNow(Request *r, int32_t status);
 	void Unlink(const usbif::UrbRequest &req);
 	void Answer(uint16_t id, int32_t status, uint32_t actual = 0, uint32_t start_frame = 0,
 		    uint32_t error_count = 0);
@@ -120,6 +148,10 @@ private:
 
 	Request slots_[kUrbRingSize];
 	Mapping *finishing_[kUrbRingSize];
+	// The batch being gathered in this pass: mapped, not yet submitted.
+	Request *batch_ = nullptr, *batch_tail_ = nullptr;
+	bool merge_ = true; // ub_merge_bulk, read once per pass
+	ub_sg batch_sg_[UB_MAX_SGS];
 	ktl::Counter stats_[kNumStats];
 };
 

@@ -25,8 +25,8 @@ constexpr xb::Key kKeys[] = {
 };
 // port/<n> holds the bus id of the device the toolstack assigned.
 constexpr const char *kWatch[] = {"port"};
-constexpr const char *kStats[] = {"urbs",	 "unlinks",  "rejected", "failed",
-				  "port_events", "bytes_in", "bytes_out"};
+constexpr const char *kStats[] = {"urbs",	 "unlinks",  "rejected",  "failed",
+				  "port_events", "bytes_in", "bytes_out", "merged"};
 static_assert(ktl::ArraySize(kStats) == kNumStats);
 
 const VusbConfig &Cfg(const void *c)

@@ -170,6 +170,42 @@ static void ubk_bulk(struct kunit *t)
 	usb_put_dev(udev);
 }
 
+/* What merged bulk requests rely on: the endpoint's packet size, one URB of UB_MAX_SGS pages. */
+static void ubk_merged_bulk(struct kunit *t)
+{
+	struct usb_device *udev = ubk_gadget(t);
+	struct ub_dev *d = (struct ub_dev *)udev;
+	struct usb_host_interface *alt = udev->actconfig->interface[0]->cur_altsetting;
+	struct usb_endpoint_descriptor *in = NULL, *out = NULL;
+	struct ub_sg *sg = kcalloc(UB_MAX_SGS + 1, sizeof(*sg), GFP_KERNEL);
+	struct page *page = alloc_page(GFP_KERNEL);
+	struct ub_xfer r = { .type = UB_BULK, .in = true, .short_not_ok = true, .sg = sg };
+	int i;
+
+	KUNIT_ASSERT_EQ(t, usb_find_common_endpoints(alt, &in, &out, NULL, NULL), 0);
+	KUNIT_ASSERT_NOT_NULL(t, sg);
+	KUNIT_ASSERT_NOT_NULL(t, page);
+	KUNIT_EXPECT_EQ(t, ub_bulk_maxpacket(d, usb_endpoint_num(in), true),
+			(unsigned int)usb_endpoint_maxp(in));
+	KUNIT_EXPECT_EQ(t, ub_bulk_maxpacket(d, 0, true), 0u);  /* control */
+	KUNIT_EXPECT_EQ(t, ub_bulk_maxpacket(d, 15, true), 0u); /* none */
+
+	/* Every entry the same page: only the count and the length matter. */
+	for (i = 0; i <= UB_MAX_SGS; i++)
+		sg[i] = (struct ub_sg){ (struct xi_page *)page, 0, PAGE_SIZE };
+	r.endpoint = usb_endpoint_num(in);
+	r.nsg = UB_MAX_SGS;
+	r.length = UB_MAX_SGS * PAGE_SIZE;
+	KUNIT_EXPECT_EQ(t, ubk_xfer(t, udev, &r), 0);
+	KUNIT_EXPECT_EQ(t, urbres.actual, (u32)(UB_MAX_SGS * PAGE_SIZE));
+	r.nsg = UB_MAX_SGS + 1;
+	r.length += PAGE_SIZE;
+	KUNIT_EXPECT_EQ(t, ubk_xfer(t, udev, &r), -EINVAL);
+	__free_page(page);
+	kfree(sg);
+	usb_put_dev(udev);
+}
+
 static void ubk_refuses_mismatched_endpoints(struct kunit *t)
 {
 	struct usb_device *udev = ubk_gadget(t);
@@ -223,6 +259,7 @@ static struct kunit_case ubk_cases[] = {
 	KUNIT_CASE(ubk_device),
 	KUNIT_CASE(ubk_control),
 	KUNIT_CASE(ubk_bulk),
+	KUNIT_CASE(ubk_merged_bulk),
 	KUNIT_CASE(ubk_refuses_mismatched_endpoints),
 	KUNIT_CASE(ubk_host_core_requests),
 	KUNIT_CASE(ubk_binding),

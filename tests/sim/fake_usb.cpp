@@ -91,10 +91,13 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 					       x.iso[i].length);
 			}
 			actual = x.length;
-		} else if (x.in)
+		} else if (x.in) {
 			write(in_data.data(), (uint32_t)in_data.size());
-		else
+			if (actual < x.length && x.short_not_ok)
+				st = -121; // EREMOTEIO, as a host controller says it
+		} else {
 			read();
+		}
 	}
 	u->done = true;
 	ub_urb_done(x.cookie, st, actual, 0, x.type == UB_ISOC ? 77 : 0);
@@ -205,6 +208,13 @@ bool ub_sg_capable(struct ub_dev *d)
 {
 	return D(d)->sg;
 }
+
+unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int, bool)
+{
+	return D(d)->maxpacket;
+}
+
+bool ub_merge_bulk = true;
 
 void ub_dev_get(struct ub_dev *d)
 {

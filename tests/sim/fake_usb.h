@@ -31,7 +31,8 @@ public:
 	unsigned speed;
 	bool sg;
 	unsigned config = 1;
-	bool hold = false; // keep URBs pending until Finish()
+	unsigned maxpacket = 512; // every bulk endpoint's
+	bool hold = false;	  // keep URBs pending until Finish()
 	int submit_error = 0;
 	// The status a completing URB gets (index counts URBs).
 	std::function<int(const FakeUrb &)> status;
