@@ -12,7 +12,8 @@
 #
 # While working on the data path: BENCH_ONLY=blk measures only blkback2
 # against xen-blkback (and where the time goes), BENCH_ONLY=where only the
-# counted runs; BENCH_REPS=N sets the repetitions (default 3).
+# counted runs, BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
+# repetitions (default 3).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -82,6 +83,8 @@ ratio() {
 	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
+	echo "usbback's optimisation (default / switched off):"
+	ratio usbback usbback-merge_bulk=0 read16m "  vs merge_bulk=0"
 	echo "where the time goes (dom0, counted runs):"
 	# the suite's own log: the serial console drops lines under load
 	wlog=$OUT/suite.log

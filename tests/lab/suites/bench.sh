@@ -19,8 +19,11 @@ JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:
 VARIANT_JOBS="rr32 sr1m"
 
 metric() { echo "@@LAB metric bench $*"; }
-# BENCH_ONLY=blk or where: blkback2 against xen-blkback only
+# BENCH_ONLY=blk or where: blkback2 against xen-blkback only; usb: the
+# USB part only
 full() { [ -z "${BENCH_ONLY:-}" ]; }
+usb_part() { full || [ "$BENCH_ONLY" = usb ]; }
+blk_part() { [ "${BENCH_ONLY:-}" != usb ]; }
 
 job_spec() { echo $JOBS | tr ' ' '\n' | grep "^$1:"; }
 
@@ -170,7 +173,7 @@ modprobe null_blk nr_devices=1 gb=4 memory_backed=0 irqmode=0
 insmod /lab/modules/xenidc.ko
 usb_setup
 # the native USB reference first, while dom0's usb-storage has the stick
-full && for rep in $(seq "$REPS"); do
+usb_part && for rep in $(seq "$REPS"); do
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	dd if=/dev/$STICK_SD of=/dev/null bs=1M count=16 iflag=direct 2>/dev/null
 	t1=$(cut -d' ' -f1 /proc/uptime)
@@ -185,8 +188,9 @@ check "guest boots with a qdisk vbd and a qusb controller" bench_guest
 check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 
 # ---- block: the peers interleaved, REPS times ----
-[ "${BENCH_ONLY:-}" = where ] && REPS=0
-for rep in $(seq "$REPS"); do
+BLK_REPS=$REPS
+case ${BENCH_ONLY:-} in where | usb) BLK_REPS=0 ;; esac
+for rep in $(seq "$BLK_REPS"); do
 	for t in blkback2 xen-blkback; do
 		if serve $t; then
 			# shellcheck disable=SC2046
@@ -203,7 +207,7 @@ for rep in $(seq "$REPS"); do
 done
 
 # ---- where the time goes: a counted QD1 and QD32 run each ----
-for t in blkback2 xen-blkback; do
+blk_part && for t in blkback2 xen-blkback; do
 	if serve $t; then
 		where $t rr1
 		where $t rr32
@@ -225,7 +229,7 @@ full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blk
 		fail "bench: serve xvdb with $v"
 	fi
 done
-detach xvdb
+blk_part && detach xvdb
 
 # ---- USB: the stick through usbback (controller 1) and qusb (0) ----
 usb_read() { # TARGET REP
@@ -245,15 +249,26 @@ check "xl usbctrl-attach type=pv (usbback, controller 1)" \
 	timeout 60 xl usbctrl-attach $GUEST type=pv version=2 ports=4
 # usbback's own counters around a read: how many URBs carried the bytes
 vusb_stat() { cat /sys/bus/xen-backend/devices/vusb-$(guest_domid)-1/statistics/$1 2>/dev/null || echo 0; }
-usb_where() {
-	local u0 b0 u1 b1
-	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in)
-	usb_read usbback "$1" || return 1
-	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in)
-	echo "  where usbback read16m: $((u1 - u0)) URBs, $((b1 - b0)) bytes in, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per URB"
+# dom0's xHCI interrupts, all CPUs
+xhci_irqs() { awk '/xhci/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
+usb_where() { # TARGET REP
+	local u0 b0 m0 i0 u1 b1 m1 i1
+	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in) m0=$(vusb_stat merged) i0=$(xhci_irqs)
+	usb_read "$@" || return 1
+	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) m1=$(vusb_stat merged) i1=$(xhci_irqs)
+	echo "  where $1 read16m: $((u1 - u0)) guest URBs in $((u1 - u0 - m1 + m0)) host URBs, $((i1 - i0)) xHCI interrupts, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per guest URB"
 }
-full && for rep in $(seq "$REPS"); do
-	usb_to 1 && usb_where "$rep" && usb_off 1 || fail "bench usbback #$rep" "attach/detach"
+usb_merge() { echo "$1" >/sys/module/usbback/parameters/merge_bulk; }
+usb_part && for rep in $(seq "$REPS"); do
+	if usb_to 1; then
+		usb_where usbback "$rep"
+		# the same attachment with usbback's merging switched off
+		usb_merge N && usb_where usbback-merge_bulk=0 "$rep"
+		usb_merge Y
+		usb_off 1 || fail "bench usbback #$rep" "detach"
+	else
+		fail "bench usbback #$rep" "attach"
+	fi
 	usb_to 0 && usb_read qusb "$rep" && usb_off 0 || fail "bench qusb #$rep" "attach/detach"
 done
 cp /var/log/xen/console/guest-$GUEST.log /out/fio/guest-console.log 2>/dev/null
