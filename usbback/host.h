@@ -77,8 +77,9 @@ bool ub_sg_capable(struct ub_dev *d);
 /* wMaxPacketSize of a bulk endpoint (0-15), 0 if it has none. */
 unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int endpoint, bool in);
 
-/* Module parameter: merge consecutive bulk requests into one host URB. */
+/* Module parameters: merge consecutive bulk requests into one host URB; map bulk buffers. */
 extern bool ub_merge_bulk;
+extern bool ub_zero_copy;
 void ub_dev_get(struct ub_dev *d);
 void ub_dev_put(struct ub_dev *d);
 

@@ -17,6 +17,10 @@ bool ub_merge_bulk = true;
 module_param_named(merge_bulk, ub_merge_bulk, bool, 0644);
 MODULE_PARM_DESC(merge_bulk,
 		 "Send consecutive bulk requests for one endpoint to the device as one transfer (default Y)");
+bool ub_zero_copy = true;
+module_param_named(zero_copy, ub_zero_copy, bool, 0644);
+MODULE_PARM_DESC(zero_copy,
+		 "Map the guest's bulk buffers for the host controller where it takes scatter-gather lists; N: copy through a staging buffer (default Y)");
 
 static struct xbl_registration *ub_reg;
 

@@ -260,7 +260,7 @@ int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answe
 		Direction dir = r->in ? Direction::kFromDevice : Direction::kToDevice;
 		// Zero copy where the controller takes any scatter-gather list
 		// (bulk on xHCI); one contiguous buffer otherwise.
-		bool sg_ok = r->type == UB_BULK && ub_sg_capable(r->dev);
+		bool sg_ok = r->type == UB_BULK && zero_copy_ && ub_sg_capable(r->dev);
 		Status s = sg_ok ? pool_->Map(sg, dir, &r->mapping)
 				 : pool_->MapStaged(sg, dir, &r->mapping);
 		if (s.code() == -err::kAgain) {

@@ -143,6 +143,7 @@ void Vusb::Pass(BackendDevice *self)
 	v->BeginPass();
 	v->SendPortEvents();
 	v->merge_ = __atomic_load_n(&ub_merge_bulk, __ATOMIC_RELAXED);
+	v->zero_copy_ = __atomic_load_n(&ub_zero_copy, __ATOMIC_RELAXED);
 	Outcome o = v->urb_.Consume(
 		kUrbRingSize, [v](const usbif::UrbRequest &q) { return v->Handle(q); }, &n);
 	v->SubmitBatch();

@@ -150,7 +150,8 @@ private:
 	Mapping *finishing_[kUrbRingSize];
 	// The batch being gathered in this pass: mapped, not yet submitted.
 	Request *batch_ = nullptr, *batch_tail_ = nullptr;
-	bool merge_ = true; // ub_merge_bulk, read once per pass
+	bool merge_ = true;	// ub_merge_bulk, read once per pass
+	bool zero_copy_ = true; // ub_zero_copy, likewise
 	ub_sg batch_sg_[UB_MAX_SGS];
 	ktl::Counter stats_[kNumStats];
 };

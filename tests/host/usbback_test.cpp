@@ -1005,3 +1005,21 @@ TEST_F(UsbbackTest, UnplugKillsABatchOnce)
 	EXPECT_EQ(Stick().refs, 0);
 	EXPECT_EQ(sim_.counters().mappings, 0);
 }
+
+TEST_F(UsbbackTest, ZeroCopyCanBeSwitchedOff)
+{
+	auto &f = Ready(true);
+	Stick().in_data.assign(8192, 0xcd);
+	ub_zero_copy = false;
+	PagedRead rd;
+	rd.Send(f, 2, 310);
+	auto r = f.Run();
+	ub_zero_copy = true;
+	ASSERT_EQ(r.size(), 2u);
+	ASSERT_EQ(Stick().urbs.size(), 2u) << "staged requests go out one by one";
+	EXPECT_NE(Stick().urbs[0]->x.buffer, nullptr);
+	EXPECT_EQ(Stick().urbs[0]->x.sg, nullptr);
+	EXPECT_EQ(r[1].status, kStatusOk);
+	EXPECT_EQ(f.At(rd.bufs[1], 0)[4095], 0xcd);
+	EXPECT_EQ(sim_.counters().mappings, 0);
+}

@@ -215,6 +215,7 @@ unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int, bool)
 }
 
 bool ub_merge_bulk = true;
+bool ub_zero_copy = true;
 
 void ub_dev_get(struct ub_dev *d)
 {
