@@ -206,10 +206,9 @@ for rep in $(seq "$BLK_REPS"); do
 	run_jobs native "$rep" /dev/nullb0 $(blk_jobs)
 done
 
-# ---- where the time goes: a counted QD1 and QD32 run each ----
+# ---- where the time goes: a counted run of each goal's job ----
 blk_part && for t in blkback2 xen-blkback; do
 	if serve $t; then
-		where $t rr1
 		where $t rr32
 		where $t sr1m
 	else
@@ -258,13 +257,16 @@ usb_where() { # TARGET REP
 	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) m1=$(vusb_stat merged) i1=$(xhci_irqs)
 	echo "  where $1 read16m: $((u1 - u0)) guest URBs in $((u1 - u0 - m1 + m0)) host URBs, $((i1 - i0)) xHCI interrupts, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per guest URB"
 }
-usb_merge() { echo "$1" >/sys/module/usbback/parameters/merge_bulk; }
+usb_param() { echo "$2" >"/sys/module/usbback/parameters/$1"; }
 usb_part && for rep in $(seq "$REPS"); do
 	if usb_to 1; then
 		usb_where usbback "$rep"
-		# the same attachment with usbback's merging switched off
-		usb_merge N && usb_where usbback-merge_bulk=0 "$rep"
-		usb_merge Y
+		# the same attachment with usbback's merging, then zero copy
+		# switched off
+		usb_param merge_bulk N && usb_where usbback-merge_bulk=0 "$rep"
+		usb_param merge_bulk Y
+		usb_param zero_copy N && usb_where usbback-zero_copy=0 "$rep"
+		usb_param zero_copy Y
 		usb_off 1 || fail "bench usbback #$rep" "detach"
 	else
 		fail "bench usbback #$rep" "attach"
