@@ -799,6 +799,17 @@ struct PagedRead {
 	}
 };
 
+// A module parameter set for one test, restored however the test ends.
+class ParamOverride {
+public:
+	ParamOverride(bool &param, bool value) : param_(param), saved_(param) { param_ = value; }
+	~ParamOverride() { param_ = saved_; }
+
+private:
+	bool &param_;
+	bool saved_;
+};
+
 void Pattern(std::vector<uint8_t> &v, size_t n)
 {
 	v.resize(n);
@@ -940,11 +951,10 @@ TEST_F(UsbbackTest, MergingCanBeSwitchedOff)
 {
 	auto &f = Ready(true);
 	Stick().in_data.assign(4 * 4096, 1);
-	ub_merge_bulk = false;
+	ParamOverride off(ub_merge_bulk, false);
 	PagedRead rd;
 	rd.Send(f, 4, 270);
 	auto r = f.Run();
-	ub_merge_bulk = true;
 	EXPECT_EQ(r.size(), 4u);
 	EXPECT_EQ(Stick().urbs.size(), 4u);
 	EXPECT_EQ(f.Stat(7), 0u);
@@ -1010,11 +1020,10 @@ TEST_F(UsbbackTest, ZeroCopyCanBeSwitchedOff)
 {
 	auto &f = Ready(true);
 	Stick().in_data.assign(8192, 0xcd);
-	ub_zero_copy = false;
+	ParamOverride off(ub_zero_copy, false);
 	PagedRead rd;
 	rd.Send(f, 2, 310);
 	auto r = f.Run();
-	ub_zero_copy = true;
 	ASSERT_EQ(r.size(), 2u);
 	ASSERT_EQ(Stick().urbs.size(), 2u) << "staged requests go out one by one";
 	EXPECT_NE(Stick().urbs[0]->x.buffer, nullptr);
