@@ -115,9 +115,14 @@ void Ring::Pass(BackendDevice *self)
 {
 	auto *r = static_cast<Ring *>(self);
 
+	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
 	if (!r->stopping() && !r->broken_)
 		bb2_plugged(&Ring::ConsumePlugged, r);
+	r->WithRing([r](auto &ring) {
+		if (ring.ReleaseResponses())
+			r->events().Notify();
+	});
 }
 
 void Ring::ConsumePlugged(void *arg)

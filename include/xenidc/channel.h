@@ -160,6 +160,22 @@ public:
 	{
 		SpinGuard g(rsp_lock_);
 		fill([this](const Response &r) { ring_.PutResponse(r); });
+		return !held_ && ring_.PushResponses();
+	}
+	// From the work, around a pass: responses written meanwhile (by a
+	// device that completes as the pass submits) are published together
+	// when it ends, so a frontend that consumes while the pass runs takes
+	// one event for them, not one per response. Release returns true if
+	// the frontend wants that event.
+	void HoldResponses()
+	{
+		SpinGuard g(rsp_lock_);
+		held_ = true;
+	}
+	bool ReleaseResponses()
+	{
+		SpinGuard g(rsp_lock_);
+		held_ = false;
 		return ring_.PushResponses();
 	}
 	bool Respond(const Response &r)
@@ -173,7 +189,8 @@ private:
 	RingMapping mapping_;
 	BackRing<Proto> ring_;
 	SpinLock rsp_lock_;
-	Request current_; // the request being handled; kept if it stalls
+	bool held_ = false; // under rsp_lock_
+	Request current_;   // the request being handled; kept if it stalls
 	bool has_stalled_ = false;
 };
 

@@ -558,6 +558,30 @@ TEST_F(Blkback2Test, CompletionAnswersWhenNothingIsToUnmap)
 	}
 }
 
+// A device that completes bios as they are submitted (null_blk, a RAM
+// disk): the pass's answers go out with one publish, so a frontend that
+// consumes while the pass runs (the guest's other vCPU) takes one event for
+// the batch, not one per request.
+TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
+{
+	auto &f = Front();
+	f.Attach(1, 0, true);
+	disk_.complete_inline = true;
+	size_t early = 0;
+	disk_.inject = [&](const sim::Bio &, size_t) {
+		early += f.Responses().size(); // the racing frontend
+		return 0;
+	};
+	for (int i = 0; i < 8; i++)
+		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	long notifies = sim_.counters().notifies;
+	sim_.RunUntilIdle();
+	EXPECT_EQ(early, 0u) << "nothing published before the pass ends";
+	EXPECT_EQ(f.Responses().size(), 8u);
+	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
+	disk_.inject = nullptr;
+}
+
 TEST_F(Blkback2Test, MultiQueueAndMultiPageRings)
 {
 	auto &f = Front();
