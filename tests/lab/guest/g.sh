@@ -57,6 +57,13 @@ must_fail() { # ERROR-TEXT CMD...
 	grep -qE "$want" /tmp/err
 }
 
+# The guest's CPU time so far in USER_HZ ticks (outside idle, iowait and
+# steal), and the interrupts its block frontends took: "TICKS IRQS"
+guest_counts() {
+	echo "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)" \
+		"$(awk '/blkif/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts)"
+}
+
 # The IOPS of each job in a fio JSON report, a line "JOB READ WRITE" each
 # (fio writes a read, a write and a trim section per job, "iops" in each).
 fio_iops() { # FILE

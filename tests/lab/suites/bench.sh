@@ -17,6 +17,8 @@ mkdir -p /out/fio
 # name rw bs iodepth
 JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:8 sw64k:write:64k:8 sr1m:read:1m:4 sw1m:write:1m:4"
 VARIANT_JOBS="rr32 sr1m"
+# the counted runs: the job that is behind; sr1m too when there is time
+WHERE_JOBS="rr32"
 
 metric() { echo "@@LAB metric bench $*"; }
 # BENCH_ONLY=blk or where: blkback2 against xen-blkback only; usb: the
@@ -69,9 +71,12 @@ run_jobs() {
 
 blk_jobs() { echo $JOBS | tr ' ' '\n' | cut -d: -f1; }
 
-# serve TARGET: the vbd backend for the next measurements (xvdb)
+# serve TARGET: the vbd backend for the next measurements (xvdb), named
+# in SERVED once it serves
+SERVED=
 serve() {
 	local mod params unbound=N
+	SERVED=
 	case $1 in
 	xen-blkback) mod=xen-blkback params= ;;
 	blkback2) mod=blkback2 params= ;;
@@ -92,7 +97,7 @@ serve() {
 		lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko
 		# shellcheck disable=SC2086
 		insmod /lab/modules/blkback2.ko ${params//,/ }
-	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
+	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null && SERVED=$1
 }
 
 # irq_counts: dom0's interrupts by source, "NAME COUNT" (all CPUs summed)
@@ -117,6 +122,10 @@ top_deltas() {
 		sort -rn | head -"$3" | awk -v k="$4" '{ printf "%s%s %.2f", (NR > 1 ? ", " : ""), $2, $1 * k }'
 }
 
+# dom_secs: each domain's CPU time as Xen counts it, hypervisor work on
+# its behalf included, "NAME SECONDS" (0.1 s resolution)
+dom_secs() { xl list | awk 'NR > 1 { print $1, $NF }'; }
+
 # busy_ticks: dom0's CPU time outside idle, iowait and steal (USER_HZ = 100: a tick is 1e4 us)
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
@@ -140,9 +149,11 @@ where() {
 	b0=$(busy_ticks)
 	perf record -a -e cpu-clock -F 499 -q -o /tmp/perf.data 2>/dev/null &
 	prof=$!
-	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$(fio_cmd /dev/xvdb "$name") && grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//' | tr '\n' ' '" ||
+	dom_secs >/tmp/dom0
+	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$G c0=\$(guest_counts) && $(fio_cmd /dev/xvdb "$name") && c1=\$(guest_counts) && echo \$(grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//') \$c0 \$c1" ||
 		{ fail "where $t $name" "$GOUT"; kill -INT $prof; wait $prof; return; }
 	kill -INT $prof
+	dom_secs >/tmp/dom1
 	b1=$(busy_ticks)
 	c1=$(awk '/^ctxt/ { print $2 }' /proc/stat)
 	proc_ticks >/tmp/cpu1
@@ -157,6 +168,9 @@ where() {
 	echo "  where $t $name: $fios fio I/Os (mean latency ${lat} us), $ios backend requests, $((w1 - w0)) waited for resources; per request in dom0: $(awk -v a="$b0" -v b="$b1" -v n="$ios" 'BEGIN { printf "%.0f", (b - a) * 1e4 / n }') us CPU, $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches"
 	echo "  where   interrupts per request: $(top_deltas /tmp/irq0 /tmp/irq1 4 "$(awk -v n="$ios" 'BEGIN { print 1 / n }')")"
 	echo "  where   CPU us per request, busiest tasks: $(top_deltas /tmp/cpu0 /tmp/cpu1 5 "$(awk -v n="$ios" 'BEGIN { print 1e4 / n }')")"
+	# the guest's side, counted in the guest over fio's run (a little
+	# wider than dom0's window), and Xen's count of both domains
+	echo "  where   per request in the guest: $(echo "$GOUT" | awk -v n="$ios" '{ printf "%.0f us CPU, %.2f blkif interrupts", ($7 - $5) * 1e4 / n, ($8 - $6) / n }'); Xen's count per request (hypervisor work included): $(top_deltas /tmp/dom0 /tmp/dom1 2 "$(awk -v n="$ios" 'BEGIN { print 1e6 / n }')") us"
 	metric "where:$t $name 1 $lat"
 	# where dom0's CPU went, by task and function. Under PV a sample lands
 	# where interrupts are next enabled, so most fall in xen_hypercall_pv:
@@ -190,6 +204,7 @@ check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 # ---- block: the peers interleaved, REPS times ----
 BLK_REPS=$REPS
 case ${BENCH_ONLY:-} in where | usb) BLK_REPS=0 ;; esac
+full || WHERE_JOBS="rr32 sr1m"
 for rep in $(seq "$BLK_REPS"); do
 	for t in blkback2 xen-blkback; do
 		if serve $t; then
@@ -206,11 +221,11 @@ for rep in $(seq "$BLK_REPS"); do
 	run_jobs native "$rep" /dev/nullb0 $(blk_jobs)
 done
 
-# ---- where the time goes: a counted run of each goal's job ----
-blk_part && for t in blkback2 xen-blkback; do
+# ---- where the time goes: counted runs ----
+# blkback2 last: the variants below start from it as it is served
+blk_part && for t in xen-blkback blkback2; do
 	if serve $t; then
-		where $t rr32
-		where $t sr1m
+		for j in $WHERE_JOBS; do where $t $j; done
 	else
 		fail "bench: serve xvdb with $t (where)"
 	fi
@@ -221,7 +236,7 @@ done
 # half a minute here), the jobs interleaved within the one fio run.
 jobs=$(for rep in $(seq "$REPS"); do for j in $VARIANT_JOBS; do echo "$j.$rep"; done; done)
 full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 xenidc-unbound_work=1; do
-	if serve "$v"; then
+	if [ "$SERVED" = "$v" ] || serve "$v"; then
 		# shellcheck disable=SC2086
 		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $jobs
 	else
