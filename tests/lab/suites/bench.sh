@@ -31,11 +31,14 @@ job_spec() { echo $JOBS | tr ' ' '\n' | grep "^$1:"; }
 
 # fio_cmd DEV JOB[.REP]...: one fio run of the named jobs, one after the
 # other (one fio start and one guest round trip per target and repetition:
-# under TCG each costs seconds).
+# under TCG each costs seconds). fio runs on CPU 0: in the guest that
+# decides which of blkfront's queues carries the I/O and that its events
+# arrive on the CPU that submitted it, which otherwise changed with where
+# the scheduler put fio, and moved results more than the backends did.
 fio_cmd() {
 	local dev=$1 cmd name rw bs qd
 	shift
-	cmd="fio --filename=$dev --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 --output-format=json --output=/tmp/fio.json"
+	cmd="fio --cpus_allowed=0 --filename=$dev --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 --output-format=json --output=/tmp/fio.json"
 	for name in "$@"; do
 		IFS=: read -r _ rw bs qd <<<"$(job_spec "${name%.*}")"
 		cmd="$cmd --name=$name --rw=$rw --bs=$bs --iodepth=$qd --stonewall"
