@@ -50,7 +50,7 @@ rm -rf "$RUN" "$OUT"
 mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/g/lab/hostile" "$RUN/d0/guest" "$OUT"
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
-cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops, for the native runs
+cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops and the counters, for make bench
 # make bench profiles dom0 (cpu-clock samples: no PMU, no text patching)
 [ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf
 for m in xenidc xenbus_lite blkback2 usbback; do

@@ -57,12 +57,18 @@ must_fail() { # ERROR-TEXT CMD...
 	grep -qE "$want" /tmp/err
 }
 
-# The guest's CPU time so far in USER_HZ ticks (outside idle, iowait and
-# steal), and the interrupts its block frontends took: "TICKS IRQS"
-guest_counts() {
-	echo "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat)" \
-		"$(awk '/blkif/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts)"
+# CPU time so far outside idle, iowait and steal, in USER_HZ ticks (100:
+# a tick is 1e4 us). Used in dom0 too.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+# The interrupts so far from the sources whose line matches PATTERN, all
+# CPUs summed. Used in dom0 too.
+irq_total() { # PATTERN
+	awk -v p="$1" '$0 ~ p { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
 }
+
+# The guest's CPU ticks and the interrupts its block frontends took: "TICKS IRQS"
+guest_counts() { echo "$(busy_ticks) $(irq_total blkif)"; }
 
 # The IOPS of each job in a fio JSON report, a line "JOB READ WRITE" each
 # (fio writes a read, a write and a trim section per job, "iops" in each).

@@ -9,6 +9,7 @@
 # into ratios; fio's JSON goes back in the results archive.
 . /lab/lib.sh
 . /lab/suites/usb.sh
+. /lab/g.sh # busy_ticks, irq_total, fio_iops: the guest's helpers work here too
 G='. /lab/g.sh;'
 REPS=${BENCH_REPS:-3}
 RT=${BENCH_RUNTIME:-5}
@@ -128,9 +129,6 @@ top_deltas() {
 # dom_secs: each domain's CPU time as Xen counts it, hypervisor work on
 # its behalf included, "NAME SECONDS" (0.1 s resolution)
 dom_secs() { xl list | awk 'NR > 1 { print $1, $NF }'; }
-
-# busy_ticks: dom0's CPU time outside idle, iowait and steal (USER_HZ = 100: a tick is 1e4 us)
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
 # vbd_reqs STATS: the backend's requests so far, and how many waited for
 # resources (oo_req); both backends keep these counters
@@ -266,13 +264,11 @@ check "xl usbctrl-attach type=pv (usbback, controller 1)" \
 	timeout 60 xl usbctrl-attach $GUEST type=pv version=2 ports=4
 # usbback's own counters around a read: how many URBs carried the bytes
 vusb_stat() { cat /sys/bus/xen-backend/devices/vusb-$(guest_domid)-1/statistics/$1 2>/dev/null || echo 0; }
-# dom0's xHCI interrupts, all CPUs
-xhci_irqs() { awk '/xhci/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts; }
 usb_where() { # TARGET REP
 	local u0 b0 m0 i0 u1 b1 m1 i1
-	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in) m0=$(vusb_stat merged) i0=$(xhci_irqs)
+	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in) m0=$(vusb_stat merged) i0=$(irq_total xhci)
 	usb_read "$@" || return 1
-	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) m1=$(vusb_stat merged) i1=$(xhci_irqs)
+	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) m1=$(vusb_stat merged) i1=$(irq_total xhci)
 	echo "  where $1 read16m: $((u1 - u0)) guest URBs in $((u1 - u0 - m1 + m0)) host URBs, $((i1 - i0)) xHCI interrupts, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per guest URB"
 }
 usb_param() { echo "$2" >"/sys/module/usbback/parameters/$1"; }
