@@ -67,8 +67,9 @@ irq_total() { # PATTERN
 	awk -v p="$1" '$0 ~ p { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
 }
 
-# The guest's CPU ticks and the interrupts its block frontends took: "TICKS IRQS"
-guest_counts() { echo "$(busy_ticks) $(irq_total blkif)"; }
+# The guest's CPU ticks, the interrupts its block frontends took, the time
+# and its CPU count: "TICKS IRQS UPTIME CPUS"
+guest_counts() { echo "$(busy_ticks) $(irq_total blkif) $(cut -d' ' -f1 /proc/uptime) $(nproc)"; }
 
 # The IOPS of each job in a fio JSON report, a line "JOB READ WRITE" each
 # (fio writes a read, a write and a trim section per job, "iops" in each).

@@ -141,19 +141,22 @@ vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req
 # on or off under a PV dom0 on TCG has crashed dom0 here with an int3 oops in
 # the kernel's text patching.)
 where() {
-	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 prof stats
+	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 prof stats pcpus
 	stats=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics # xvdb
+	pcpus=$(xl info | awk '$1 == "nr_cpus" { print $3 }')
 	read -r r0 w0 <<<"$(vbd_reqs "$stats")"
 	irq_counts >/tmp/irq0
 	proc_ticks >/tmp/cpu0
 	c0=$(awk '/^ctxt/ { print $2 }' /proc/stat)
 	b0=$(busy_ticks)
-	perf record -a -e cpu-clock -F 499 -q -o /tmp/perf.data 2>/dev/null &
+	perf record -a -g -e cpu-clock -F 499 -q -o /tmp/perf.data 2>/dev/null &
 	prof=$!
 	dom_secs >/tmp/dom0
+	u0=$(cut -d' ' -f1 /proc/uptime)
 	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$G c0=\$(guest_counts) && $(fio_cmd /dev/xvdb "$name") && c1=\$(guest_counts) && echo \$(grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//') \$c0 \$c1" ||
 		{ fail "where $t $name" "$GOUT"; kill -INT $prof; wait $prof; return; }
 	kill -INT $prof
+	u1=$(cut -d' ' -f1 /proc/uptime)
 	dom_secs >/tmp/dom1
 	b1=$(busy_ticks)
 	c1=$(awk '/^ctxt/ { print $2 }' /proc/stat)
@@ -171,15 +174,18 @@ where() {
 	echo "  where   CPU us per request, busiest tasks: $(top_deltas /tmp/cpu0 /tmp/cpu1 5 "$(awk -v n="$ios" 'BEGIN { print 1e4 / n }')")"
 	# the guest's side, counted in the guest over fio's run (a little
 	# wider than dom0's window), and Xen's count of both domains
-	echo "  where   per request in the guest: $(echo "$GOUT" | awk -v n="$ios" '{ printf "%.0f us CPU, %.2f blkif interrupts", ($7 - $5) * 1e4 / n, ($8 - $6) / n }'); Xen's count per request (hypervisor work included): $(top_deltas /tmp/dom0 /tmp/dom1 2 "$(awk -v n="$ios" 'BEGIN { print 1e6 / n }')") us"
+	echo "  where   per request in the guest: $(echo "$GOUT" | awk -v n="$ios" '{ printf "%.0f us CPU, %.2f blkif interrupts", ($9 - $5) * 1e4 / n, ($10 - $6) / n }'); Xen's count per request (hypervisor work included): $(top_deltas /tmp/dom0 /tmp/dom1 2 "$(awk -v n="$ios" 'BEGIN { print 1e6 / n }')") us"
+	# is it one domain, or the whole machine, that is busy?
+	echo "  where   busy: the guest's vCPUs $(echo "$GOUT" | awk '{ printf "%.0f", ($9 - $5) / (($11 - $7) * $8) }') % (its own count, fio's run); of the machine's $pcpus CPUs as Xen counts it: $(top_deltas /tmp/dom0 /tmp/dom1 2 "$(awk -v a="$u0" -v b="$u1" -v c="$pcpus" 'BEGIN { print 100 / ((b - a) * c) }')") % over $(awk -v a="$u0" -v b="$u1" 'BEGIN { printf "%.1f", b - a }') s"
 	metric "where:$t $name 1 $lat"
 	# where dom0's CPU went, by task and function. Under PV a sample lands
 	# where interrupts are next enabled, so most fall in xen_hypercall_pv:
-	# the task is reliable, the function less so.
+	# the task is reliable, the function less so, and the call chains
+	# (callee first) say which path made the hypercall.
 	wait $prof
-	perf report -i /tmp/perf.data --stdio --sort comm,dso,sym --percent-limit 0.3 2>/dev/null |
-		grep -v '^#' | grep . >"/out/perf-$t-$name.txt"
-	perf report -i /tmp/perf.data --stdio --sort comm --percent-limit 1 2>/dev/null |
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,sym --percent-limit 0.3 \
+		-g graph,0.5,callee 2>/dev/null | grep -v '^#' | grep . >"/out/perf-$t-$name.txt"
+	perf report -i /tmp/perf.data --stdio --no-children --sort comm --percent-limit 1 -g none 2>/dev/null |
 		grep -v '^#' | grep . | head -8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : "  where   share of dom0 samples: "), $2, $1 } END { print "" }'
 }
 
