@@ -8,6 +8,7 @@
 #include <linux/debugfs.h>
 #include <linux/dynamic_debug.h>
 #include <linux/errno.h>
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -479,9 +480,18 @@ EXPORT_SYMBOL_GPL(xi_wake_all);
 struct xi_work {
 	struct work_struct work;
 	struct workqueue_struct *wq; /* fixed: a work is non-reentrant only within one */
+	struct hrtimer timer;	     /* xi_work_queue_after */
 	xi_work_fn fn;
 	void *arg;
 };
+
+static enum hrtimer_restart xi_work_timer(struct hrtimer *t)
+{
+	struct xi_work *w = container_of(t, struct xi_work, timer);
+
+	queue_work(w->wq, &w->work);
+	return HRTIMER_NORESTART;
+}
 
 static void xi_work_run(struct work_struct *work)
 {
@@ -497,6 +507,8 @@ struct xi_work *xi_work_create(xi_work_fn fn, void *arg)
 	if (!w)
 		return NULL;
 	INIT_WORK(&w->work, xi_work_run);
+	hrtimer_init(&w->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	w->timer.function = xi_work_timer;
 	w->wq = READ_ONCE(unbound_work) ? xi_wq_unbound : xi_wq;
 	w->fn = fn;
 	w->arg = arg;
@@ -511,8 +523,22 @@ void xi_work_queue(struct xi_work *w)
 }
 EXPORT_SYMBOL_GPL(xi_work_queue);
 
+void xi_work_queue_after(struct xi_work *w, unsigned int usecs)
+{
+	if (!hrtimer_is_queued(&w->timer))
+		hrtimer_start(&w->timer, ns_to_ktime((u64)usecs * NSEC_PER_USEC), HRTIMER_MODE_REL);
+}
+EXPORT_SYMBOL_GPL(xi_work_queue_after);
+
+/*
+ * The work may arm the timer until it returns, and the timer queue the work
+ * until it is cancelled: hence work, timer, work. Callers make sure a work
+ * that starts now arms nothing.
+ */
 void xi_work_cancel_sync(struct xi_work *w)
 {
+	cancel_work_sync(&w->work);
+	hrtimer_cancel(&w->timer);
 	cancel_work_sync(&w->work);
 }
 EXPORT_SYMBOL_GPL(xi_work_cancel_sync);

@@ -143,7 +143,9 @@ struct xi_work;
 typedef void (*xi_work_fn)(void *arg);
 struct xi_work *xi_work_create(xi_work_fn fn, void *arg);
 void xi_work_queue(struct xi_work *w); /* any context */
-/* Waits for a running instance and drops a pending one. May sleep. */
+/* Queues it usecs from now, unless a timed queueing is pending. From the work. */
+void xi_work_queue_after(struct xi_work *w, unsigned int usecs);
+/* Waits for a running instance and drops a pending one or a timed one. May sleep. */
 void xi_work_cancel_sync(struct xi_work *w);
 void xi_work_destroy(struct xi_work *w);
 

@@ -213,6 +213,7 @@ struct Sim::WorkImpl {
 	void *arg;
 	bool queued = false;
 	bool running = false;
+	bool timed = false; // on timers_
 };
 
 void Sim::Defer(std::function<void()> fn)
@@ -222,7 +223,7 @@ void Sim::Defer(std::function<void()> fn)
 
 size_t Sim::pending() const
 {
-	return runq_.size() + deferred_.size();
+	return runq_.size() + deferred_.size() + timers_.size();
 }
 
 bool Sim::RunOne()
@@ -241,6 +242,18 @@ bool Sim::RunOne()
 		w->running = true;
 		w->fn(w->arg);
 		w->running = false;
+		return true;
+	}
+	// Time passes only when nothing else can run: the oldest timer fires.
+	if (!timers_.empty()) {
+		WorkImpl *w = timers_.front();
+		timers_.pop_front();
+		w->timed = false;
+		c_.timers_fired++;
+		if (!w->queued) {
+			w->queued = true;
+			runq_.push_back(w);
+		}
 		return true;
 	}
 	return false;
@@ -635,24 +648,33 @@ void xi_work_queue(struct xi_work *w)
 	Sim::Get().runq().push_back(&w->impl);
 }
 
+void xi_work_queue_after(struct xi_work *w, unsigned int /*usecs*/)
+{
+	if (w->impl.timed)
+		return;
+	w->impl.timed = true;
+	Sim::Get().timers().push_back(&w->impl);
+}
+
 void xi_work_cancel_sync(struct xi_work *w)
 {
 	Sim &s = Sim::Get();
 	if (w->impl.running)
 		s.on_warning("xi_work_cancel_sync from the work itself: deadlock");
-	auto &q = s.runq();
-	for (auto it = q.begin(); it != q.end(); ++it)
-		if (*it == &w->impl) {
-			q.erase(it);
-			break;
-		}
+	for (auto *q : {&s.runq(), &s.timers()})
+		for (auto it = q->begin(); it != q->end(); ++it)
+			if (*it == &w->impl) {
+				q->erase(it);
+				break;
+			}
 	w->impl.queued = false;
+	w->impl.timed = false;
 }
 
 void xi_work_destroy(struct xi_work *w)
 {
 	Sim &s = Sim::Get();
-	if (w->impl.queued)
+	if (w->impl.queued || w->impl.timed)
 		s.on_warning("xi_work_destroy: work still queued");
 	s.counters().works--;
 	delete w;

@@ -79,8 +79,9 @@ struct Counters {
 	long unmap_calls = 0;
 	long eois = 0;
 	long spurious_eois = 0;
-	long notifies = 0; // backend -> frontend events
-	long warnings = 0; // xi_assert_failed
+	long notifies = 0;     // backend -> frontend events
+	long timers_fired = 0; // xi_work_queue_after
+	long warnings = 0;     // xi_assert_failed
 };
 
 // The backend side of one xenbus device: which frontend it talks to.
@@ -115,6 +116,12 @@ public:
 	// number of steps taken; fails the test past max_steps.
 	int RunUntilIdle(int max_steps = 1000000);
 	bool RunOne();
+	// Runs work and deferred events, but lets no time pass (no timer fires).
+	void RunNow()
+	{
+		while (!deferred_.empty() || !runq_.empty())
+			RunOne();
+	}
 	void Defer(std::function<void()> fn); // e.g. an I/O completion
 	size_t pending() const;
 
@@ -140,6 +147,7 @@ public:
 	// Events sent to ports nobody has bound yet: Xen delivers them at bind.
 	std::map<unsigned, bool> &unbound_pending() { return unbound_pending_; }
 	std::deque<WorkImpl *> &runq() { return runq_; }
+	std::deque<WorkImpl *> &timers() { return timers_; } // xi_work_queue_after
 	std::map<xi_domid_t, std::map<xi_gref_t, Grant>> &grants() { return grants_; }
 
 private:
@@ -153,6 +161,7 @@ private:
 	unsigned next_port_ = 1;
 	std::deque<WorkImpl *> runq_;
 	std::deque<std::function<void()>> deferred_;
+	std::deque<WorkImpl *> timers_;
 	long fail_at_[(int)Fault::kCount] = {};
 	bool fail_all_[(int)Fault::kCount] = {};
 	Counters c_;
