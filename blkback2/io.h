@@ -90,6 +90,7 @@ private:
 	int16_t PrepareSegments(const blkif::Request &r, Request *q);
 	int16_t CopyIndirect(const blkif::Request &r, Request *q);
 	void Submit(Request *q);
+	void FinishPass();
 	void FinishCompleted();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
@@ -121,6 +122,11 @@ private:
 	MappedElem indirect_elems_[blkif::kMaxIndirectPages];
 	Mapping indirect_;
 	bool broken_ = false;
+	// The last pass: requests taken, and how it ended.
+	unsigned consumed_ = 0;
+	Outcome outcome_ = Outcome::kIdle;
+	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us at connect
+	bool polling_ = false;	   // coalescing: the frontend's kicks are off
 };
 
 class Vbd {

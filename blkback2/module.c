@@ -51,6 +51,7 @@ struct bb2_limits bb2_limits = {
 	.persistent = 1,
 	.batch = 32,
 	.map_batch = 0,
+	.coalesce_us = 0,
 };
 
 module_param_named(max_indirect_segments, bb2_limits.max_indirect_segments, uint, 0444);
@@ -72,6 +73,10 @@ MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-10
 module_param_named(map_batch, bb2_limits.map_batch, uint, 0444);
 MODULE_PARM_DESC(map_batch,
 		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements)");
+
+module_param_named(coalesce_us, bb2_limits.coalesce_us, uint, 0444);
+MODULE_PARM_DESC(coalesce_us,
+		 "While a ring keeps receiving requests, take no events from the frontend and answer with at most one event every this many microseconds, 0-100000; adds up to that much latency (default 0: per event)");
 
 static struct xbl_registration *bb2_reg;
 
@@ -96,7 +101,8 @@ static int __init blkback2_init(void)
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
 	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
 	    bb2_check("batch", l->batch, 1, 1024) ||
-	    bb2_check("map_batch", l->map_batch, 0, 512))
+	    bb2_check("map_batch", l->map_batch, 0, 512) ||
+	    bb2_check("coalesce_us", l->coalesce_us, 0, 100000))
 		return -EINVAL;
 	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
 }

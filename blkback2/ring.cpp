@@ -74,6 +74,7 @@ Status Ring::Open(const Config &c)
 	pc.max_elems = max_segs_;
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
 	pc.map_batch = bb2_limits.map_batch;
+	coalesce_us_ = bb2_limits.coalesce_us;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -117,12 +118,42 @@ void Ring::Pass(BackendDevice *self)
 
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
+	r->consumed_ = 0;
+	r->outcome_ = Outcome::kIdle;
 	if (!r->stopping() && !r->broken_)
 		bb2_plugged(&Ring::ConsumePlugged, r);
-	r->WithRing([r](auto &ring) {
+	r->FinishPass();
+}
+
+// Publishes the pass's answers, with at most one event. With coalesce_us,
+// a pass that took requests turns the frontend's kicks off and looks again
+// after coalesce_us, and the first pass of such a burst holds its answers
+// until then: under load, one event each way per period instead of per
+// request, for up to coalesce_us more latency. A look that finds nothing
+// ends the burst and turns the kicks back on.
+void Ring::FinishPass()
+{
+	bool live = !stopping() && !broken_;
+	bool burst = coalesce_us_ && live && consumed_ && outcome_ == Outcome::kIdle;
+
+	if (burst) {
+		events().KickAfter(coalesce_us_);
+		if (!polling_) {
+			polling_ = true;
+			return;
+		}
+	}
+	WithRing([this](auto &ring) {
 		if (ring.ReleaseResponses())
-			r->events().Notify();
+			events().Notify();
 	});
+	if (coalesce_us_ && live && !burst && outcome_ == Outcome::kIdle) {
+		bool more = false;
+		polling_ = false;
+		WithRing([&](auto &ring) { more = ring.ArmEvent(); });
+		if (more)
+			events().Kick();
+	}
 }
 
 void Ring::ConsumePlugged(void *arg)
@@ -136,9 +167,11 @@ void Ring::Consume()
 		unsigned n;
 		BeginPass();
 		Outcome o = ring.Consume(
-			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); },
-			&n);
+			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); }, &n,
+			coalesce_us_ ? WhenEmpty::kPoll : WhenEmpty::kArmEvent);
 		EndPass(o, n);
+		consumed_ += n;
+		outcome_ = o;
 		if (o == Outcome::kBroken) {
 			broken_ = true;
 			vbd_->RingBroken();

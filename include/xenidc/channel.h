@@ -40,6 +40,11 @@ enum class Outcome {
 	kBroken,  // hostile producer index: disconnect the device
 };
 
+// What a pass does when the ring runs dry: ask for an event at the
+// frontend's next request (the protocol's way), or leave its events off
+// because the backend looks at the ring again by itself (KickAfter).
+enum class WhenEmpty { kArmEvent, kPoll };
+
 class EventWorker {
 public:
 	EventWorker() = default;
@@ -57,6 +62,12 @@ public:
 
 	// Runs the work (again) soon. Any context.
 	void Kick() { xi_work_queue(work_); }
+	// From the work: runs it again in usecs. Not once Close() began.
+	void KickAfter(unsigned usecs)
+	{
+		if (ready_.Load())
+			xi_work_queue_after(work_, usecs);
+	}
 	// Wakes the frontend.
 	void Notify() { xi_evtchn_notify(evtchn_); }
 
@@ -125,7 +136,9 @@ public:
 	// From the work only. handle(const Request &) returns true when it took
 	// the request (answered it, or will) and false when it is out of
 	// resources: the request is kept and offered first next time.
-	template <class Handler> Outcome Consume(unsigned budget, Handler &&handle, unsigned *n)
+	template <class Handler>
+	Outcome Consume(unsigned budget, Handler &&handle, unsigned *n,
+			WhenEmpty when = WhenEmpty::kArmEvent)
 	{
 		*n = 0;
 		if (has_stalled_) {
@@ -140,7 +153,7 @@ public:
 			case BackRing<Proto>::Pop::kFull:
 				return Outcome::kStalled;
 			case BackRing<Proto>::Pop::kEmpty:
-				if (ring_.FinalCheckForRequests())
+				if (when == WhenEmpty::kArmEvent && ring_.FinalCheckForRequests())
 					continue;
 				return ring_.broken() ? Outcome::kBroken : Outcome::kIdle;
 			case BackRing<Proto>::Pop::kRequest:
@@ -182,6 +195,9 @@ public:
 	{
 		return RespondBatch([&](auto put) { put(r); });
 	}
+	// From the work, after passes with WhenEmpty::kPoll: asks for an event
+	// at the next request; true if requests came meanwhile (take them).
+	bool ArmEvent() { return ring_.FinalCheckForRequests(); }
 
 	BackRing<Proto> &ring() { return ring_; }
 
