@@ -18,8 +18,11 @@ mkdir -p /out/fio
 # name rw bs iodepth
 JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:8 sw64k:write:64k:8 sr1m:read:1m:4 sw1m:write:1m:4"
 VARIANT_JOBS="rr32 sr1m"
-# the counted runs: the job that is behind; sr1m too when there is time
+# the counted runs: the job that is behind; sr1m too when there is time.
+# BENCH_WHERE_JOBS and BENCH_WHERE (the targets: a backend, or blkback2
+# with module parameters, "blkback2-coalesce_us=2000") override them.
 WHERE_JOBS="rr32"
+WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
 
 metric() { echo "@@LAB metric bench $*"; }
 # BENCH_ONLY=blk or where: blkback2 against xen-blkback only; usb: the
@@ -212,6 +215,7 @@ check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 BLK_REPS=$REPS
 case ${BENCH_ONLY:-} in where | usb) BLK_REPS=0 ;; esac
 full || WHERE_JOBS="rr32 sr1m"
+WHERE_JOBS=${BENCH_WHERE_JOBS:-$WHERE_JOBS}
 for rep in $(seq "$BLK_REPS"); do
 	for t in blkback2 xen-blkback; do
 		if serve $t; then
@@ -230,7 +234,7 @@ done
 
 # ---- where the time goes: counted runs ----
 # blkback2 last: the variants below start from it as it is served
-blk_part && for t in xen-blkback blkback2; do
+blk_part && for t in $WHERE_TARGETS; do
 	if serve $t; then
 		for j in $WHERE_JOBS; do where $t $j; done
 	else
@@ -240,12 +244,19 @@ done
 
 # ---- blkback2's optimisations, each switched off in turn ----
 # Each configuration served once for all its repetitions (a reconnect costs
-# half a minute here), the jobs interleaved within the one fio run.
-jobs=$(for rep in $(seq "$REPS"); do for j in $VARIANT_JOBS; do echo "$j.$rep"; done; done)
-full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 xenidc-unbound_work=1; do
+# half a minute here), the jobs interleaved within the one fio run. Event
+# coalescing is off by default and trades latency for events: measured
+# switched on, at queue depth 1 too.
+COALESCE=blkback2-coalesce_us=2000
+var_jobs() { # VARIANT: JOB.REP for its jobs and repetitions
+	local j js=$VARIANT_JOBS
+	[ "$1" = "$COALESCE" ] && js="rr1 $js"
+	for rep in $(seq "$REPS"); do for j in $js; do echo "$j.$rep"; done; done
+}
+full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 xenidc-unbound_work=1 $COALESCE; do
 	if [ "$SERVED" = "$v" ] || serve "$v"; then
-		# shellcheck disable=SC2086
-		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $jobs
+		# shellcheck disable=SC2046
+		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $(var_jobs "$v")
 	else
 		fail "bench: serve xvdb with $v"
 	fi
