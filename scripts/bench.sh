@@ -83,8 +83,11 @@ ratio() {
 	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
-	echo "blkback2 with event coalescing (coalesce_us=2000, opt-in) / default:"
-	for j in rr1 rr32 sr1m; do ratio var:coalesce_us=2000 var:blkback2 $j "  coalesce_us=2000"; done
+	# (rr1 and xen-blkback: from the peers' loop, the same boot but earlier)
+	echo "blkback2 with event coalescing (coalesce_us=2000, opt-in) / default, / xen-blkback:"
+	ratio var:coalesce_us=2000 blkback2 rr1 "  coalesce / default"
+	for j in rr32 sr1m; do ratio var:coalesce_us=2000 var:blkback2 $j "  coalesce / default"; done
+	for j in rr1 rr32 sr1m; do ratio var:coalesce_us=2000 xen-blkback $j "  coalesce / xen-blkback"; done
 	echo "usbback's optimisations (default / with it switched off):"
 	for v in merge_bulk=0 zero_copy=0; do ratio usbback "usbback-$v" read16m "  vs $v"; done
 	echo "where the time goes (dom0, counted runs):"
