@@ -133,10 +133,9 @@ void Ring::Pass(BackendDevice *self)
 // ends the burst and turns the kicks back on.
 void Ring::FinishPass()
 {
-	bool live = !stopping() && !broken_;
-	bool burst = coalesce_us_ && live && consumed_ && outcome_ == Outcome::kIdle;
+	bool coalescing = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
 
-	if (burst) {
+	if (coalescing && consumed_) {
 		events().KickAfter(coalesce_us_);
 		if (!polling_) {
 			polling_ = true;
@@ -147,7 +146,7 @@ void Ring::FinishPass()
 		if (ring.ReleaseResponses())
 			events().Notify();
 	});
-	if (coalesce_us_ && live && !burst && outcome_ == Outcome::kIdle) {
+	if (coalescing && !consumed_) {
 		bool more = false;
 		polling_ = false;
 		WithRing([&](auto &ring) { more = ring.ArmEvent(); });

@@ -487,9 +487,7 @@ struct xi_work {
 
 static enum hrtimer_restart xi_work_timer(struct hrtimer *t)
 {
-	struct xi_work *w = container_of(t, struct xi_work, timer);
-
-	queue_work(w->wq, &w->work);
+	xi_work_queue(container_of(t, struct xi_work, timer));
 	return HRTIMER_NORESTART;
 }
 
