@@ -125,17 +125,25 @@ void Ring::Pass(BackendDevice *self)
 	r->FinishPass();
 }
 
+// Coalescing waits only while the frontend has at least this many requests
+// out. With fewer it is waiting on these answers (QD1), and holding them
+// would add latency and save nothing.
+constexpr uint32_t kCoalesceDepth = 4;
+
 // Publishes the pass's answers, with at most one event. With coalesce_us,
-// a pass that took requests turns the frontend's kicks off and looks again
-// after coalesce_us, and the first pass of such a burst holds its answers
-// until then: under load, one event each way per period instead of per
-// request, for up to coalesce_us more latency. A look that finds nothing
-// ends the burst and turns the kicks back on.
+// a pass that took requests from a deep ring turns the frontend's kicks off
+// and looks again after coalesce_us, and the first pass of such a burst
+// holds its answers until then: under load, one event each way per period
+// instead of per request. A look that finds nothing, or a ring gone
+// shallow, ends the burst and turns the kicks back on.
 void Ring::FinishPass()
 {
-	bool coalescing = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
+	bool live = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
+	bool poll = live && consumed_;
 
-	if (coalescing && consumed_) {
+	if (poll)
+		WithRing([&](auto &ring) { poll = ring.FrontendDepth() >= kCoalesceDepth; });
+	if (poll) {
 		events().KickAfter(coalesce_us_);
 		if (!polling_) {
 			polling_ = true;
@@ -146,7 +154,7 @@ void Ring::FinishPass()
 		if (ring.ReleaseResponses())
 			events().Notify();
 	});
-	if (coalescing && !consumed_) {
+	if (live && !poll) {
 		bool more = false;
 		polling_ = false;
 		WithRing([&](auto &ring) { more = ring.ArmEvent(); });

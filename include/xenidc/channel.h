@@ -198,6 +198,7 @@ public:
 	// From the work, after passes with WhenEmpty::kPoll: asks for an event
 	// at the next request; true if requests came meanwhile (take them).
 	bool ArmEvent() { return ring_.FinalCheckForRequests(); }
+	uint32_t FrontendDepth() const { return ring_.FrontendDepth(); }
 
 	BackRing<Proto> &ring() { return ring_; }
 

@@ -121,6 +121,15 @@ public:
 		return HasUnconsumedRequests();
 	}
 
+	// Requests the frontend has out: taken here, answers not yet consumed
+	// there, judged by the rsp_event it sets when it drains the ring. The
+	// frontend's word, so a hint only; a value beyond the ring reads as 0.
+	uint32_t FrontendDepth() const
+	{
+		RingIdx d = req_cons_ - (ktl::ReadOnce(sring_->rsp_event) - 1);
+		return d <= size_ ? d : 0;
+	}
+
 	// Responses. The caller serialises these.
 	void PutResponse(const Response &r)
 	{

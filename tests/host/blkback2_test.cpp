@@ -582,10 +582,10 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 	disk_.inject = nullptr;
 }
 
-// coalesce_us: the first request of a burst kicks; the work then holds its
-// answer, takes the requests that came meanwhile without kicks one period
-// later and answers all of them with one event; a look that finds nothing
-// turns the kicks back on.
+// coalesce_us: a burst's first requests kick; with four out, the work holds
+// their answers, takes the requests that came meanwhile without kicks one
+// period later and answers all of them with one event; a look that finds
+// nothing turns the kicks back on.
 TEST_F(Blkback2Test, CoalescingTakesABurstWithOneEventEachWay)
 {
 	bb2_limits.coalesce_us = 1000;
@@ -594,27 +594,73 @@ TEST_F(Blkback2Test, CoalescingTakesABurstWithOneEventEachWay)
 	disk_.complete_inline = true;
 	long notifies = sim_.counters().notifies;
 
-	f.Send(f.Rw(0, blkif::kOpRead, 0, {{G(f), 0, 7}}));
+	for (int i = 0; i < 4; i++)
+		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "held for the period";
 	ASSERT_EQ(sim_.timers().size(), 1u);
-	for (int i = 1; i < 4; i++) {
+	for (int i = 4; i < 8; i++) {
 		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 		EXPECT_TRUE(sim_.runq().empty()) << "request " << i << " kicked";
 	}
 	sim_.RunOne(); // the period ends
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), 4u);
+	EXPECT_EQ(f.Responses().size(), 8u);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
 	EXPECT_EQ(sim_.timers().size(), 1u) << "it looks once more";
 
 	sim_.RunUntilIdle(); // finds nothing: the kicks are back on
 	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_EQ(sim_.counters().timers_fired, 2);
+}
+
+// coalesce_us at queue depth 1: the frontend waits on its one request, so it
+// is answered at once and the next one kicks; no timer, no added latency.
+TEST_F(Blkback2Test, CoalescingLeavesAShallowRingAlone)
+{
+	bb2_limits.coalesce_us = 1000;
+	auto &f = Front();
+	f.Attach(1, 0, true);
+	disk_.complete_inline = true;
+	long notifies = sim_.counters().notifies;
+
+	for (int i = 0; i < 3; i++) {
+		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+		EXPECT_FALSE(sim_.runq().empty()) << "request " << i << " did not kick";
+		sim_.RunNow();
+		EXPECT_EQ(f.Responses().size(), 1u) << "request " << i << " held";
+		EXPECT_TRUE(sim_.timers().empty());
+	}
+	EXPECT_EQ(sim_.counters().notifies - notifies, 3);
+	EXPECT_EQ(sim_.counters().timers_fired, 0);
+}
+
+// A burst whose frontend drops to one request out ends at the next look:
+// that request is answered then and the kicks are back on.
+TEST_F(Blkback2Test, CoalescingEndsWhenTheRingGoesShallow)
+{
+	bb2_limits.coalesce_us = 1000;
+	auto &f = Front();
+	f.Attach(1, 0, true);
+	disk_.complete_inline = true;
+
+	for (int i = 0; i < 4; i++)
+		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	sim_.RunNow();
 	f.Send(f.Rw(4, blkif::kOpRead, 32, {{G(f), 0, 7}}));
+	sim_.RunOne(); // the period ends: five out, still deep
+	sim_.RunNow();
+	ASSERT_EQ(f.Responses().size(), 5u);
+	f.Send(f.Rw(5, blkif::kOpRead, 40, {{G(f), 0, 7}}));
+	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
+	sim_.RunOne(); // the next look: one out
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), 1u);
+	EXPECT_TRUE(sim_.timers().empty());
+	f.Send(f.Rw(6, blkif::kOpRead, 48, {{G(f), 0, 7}}));
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), 1u);
-	EXPECT_EQ(sim_.counters().timers_fired, 3);
 }
 
 // Held answers and an armed timer do not outlive a disconnect.
@@ -624,13 +670,13 @@ TEST_F(Blkback2Test, CoalescingDisconnectAnswersHeldRequests)
 	auto &f = Front();
 	f.Attach(1, 0, true);
 	disk_.complete_inline = true;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	sim_.RunNow();
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
 	f.FrontendState(6);
-	EXPECT_EQ(f.Responses().size(), 3u);
+	EXPECT_EQ(f.Responses().size(), 4u);
 	EXPECT_TRUE(sim_.timers().empty());
 	EXPECT_EQ(sim_.counters().mappings, 0);
 }
