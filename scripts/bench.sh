@@ -13,7 +13,10 @@
 # While working on the data path: BENCH_ONLY=blk measures only blkback2
 # against xen-blkback (and where the time goes), BENCH_ONLY=where only the
 # counted runs, BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
-# repetitions (default 3).
+# repetitions (default 3). BENCH_PEERS adds blkback2 with module
+# parameters to the peers' loop ("blkback2 xen-blkback
+# blkback2-coalesce_us=2000"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
+# BENCH_WHERE picks the counted runs' targets ("none": no counted runs).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -88,6 +91,15 @@ ratio() {
 	ratio var:coalesce_us=2000 blkback2 rr1 "  coalesce / default"
 	for j in rr32 sr1m; do ratio var:coalesce_us=2000 var:blkback2 $j "  coalesce / default"; done
 	for j in rr1 rr32 sr1m; do ratio var:coalesce_us=2000 xen-blkback $j "  coalesce / xen-blkback"; done
+	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
+	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
+		echo "$t in the peers' loop / default, / xen-blkback:"
+		for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do
+			grep -q "^$t $j " "$M" || continue
+			ratio "$t" blkback2 $j "  ${t#blkback2-} / default"
+			ratio "$t" xen-blkback $j "  ${t#blkback2-} / xen-blkback"
+		done
+	done
 	echo "usbback's optimisations (default / with it switched off):"
 	for v in merge_bulk=0 zero_copy=0; do ratio usbback "usbback-$v" read16m "  vs $v"; done
 	echo "where the time goes (dom0, counted runs):"

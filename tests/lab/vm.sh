@@ -63,7 +63,7 @@ ${BENCH_REPS:+BENCH_REPS=$BENCH_REPS}
 ${BENCH_RUNTIME:+BENCH_RUNTIME=$BENCH_RUNTIME}
 ${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY}
 CFG
-for v in BENCH_WHERE BENCH_WHERE_JOBS; do # lists: quoted for the shell
+for v in BENCH_WHERE BENCH_WHERE_JOBS BENCH_PEERS BENCH_JOBS; do # lists: quoted for the shell
 	if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}" >>"$RUN/d0/lab/config"; fi
 done
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"

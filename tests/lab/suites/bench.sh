@@ -23,6 +23,10 @@ VARIANT_JOBS="rr32 sr1m"
 # with module parameters, "blkback2-coalesce_us=2000") override them.
 WHERE_JOBS="rr32"
 WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
+[ "$WHERE_TARGETS" = none ] && WHERE_TARGETS=
+# the peers' loop: BENCH_PEERS adds targets (blkback2 with parameters, as
+# above) and BENCH_JOBS narrows the jobs, for a quick look at one change
+PEERS=${BENCH_PEERS:-blkback2 xen-blkback}
 
 metric() { echo "@@LAB metric bench $*"; }
 # BENCH_ONLY=blk or where: blkback2 against xen-blkback only; usb: the
@@ -76,7 +80,7 @@ run_jobs() {
 	done
 }
 
-blk_jobs() { echo $JOBS | tr ' ' '\n' | cut -d: -f1; }
+blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
 # serve TARGET: the vbd backend for the next measurements (xvdb), named
 # in SERVED once it serves
@@ -217,7 +221,7 @@ case ${BENCH_ONLY:-} in where | usb) BLK_REPS=0 ;; esac
 full || WHERE_JOBS="rr32 sr1m"
 WHERE_JOBS=${BENCH_WHERE_JOBS:-$WHERE_JOBS}
 for rep in $(seq "$BLK_REPS"); do
-	for t in blkback2 xen-blkback; do
+	for t in $PEERS; do
 		if serve $t; then
 			# shellcheck disable=SC2046
 			run_jobs $t "$rep" /dev/xvdb $(blk_jobs)
