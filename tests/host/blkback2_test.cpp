@@ -582,25 +582,40 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 	disk_.inject = nullptr;
 }
 
+// Event coalescing at 1000 us on one ring of a device that completes bios
+// as they are submitted; Reads() sends reads with ids [from, to).
+class CoalescingTest : public Blkback2Test {
+protected:
+	BlkFront<Abi::kX86_64> &CoalescingFront()
+	{
+		bb2_limits.coalesce_us = 1000;
+		auto &f = Front();
+		f.Attach(1, 0, true);
+		disk_.complete_inline = true;
+		return f;
+	}
+	void Reads(BlkFront<Abi::kX86_64> &f, int from, int to)
+	{
+		for (int i = from; i < to; i++)
+			f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	}
+};
+
 // coalesce_us: a burst's first requests kick; with four out, the work holds
 // their answers, takes the requests that came meanwhile without kicks one
 // period later and answers all of them with one event; a look that finds
 // nothing turns the kicks back on.
-TEST_F(Blkback2Test, CoalescingTakesABurstWithOneEventEachWay)
+TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 {
-	bb2_limits.coalesce_us = 1000;
-	auto &f = Front();
-	f.Attach(1, 0, true);
-	disk_.complete_inline = true;
+	auto &f = CoalescingFront();
 	long notifies = sim_.counters().notifies;
 
-	for (int i = 0; i < 4; i++)
-		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	Reads(f, 0, 4);
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "held for the period";
 	ASSERT_EQ(sim_.timers().size(), 1u);
 	for (int i = 4; i < 8; i++) {
-		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+		Reads(f, i, i + 1);
 		EXPECT_TRUE(sim_.runq().empty()) << "request " << i << " kicked";
 	}
 	sim_.RunOne(); // the period ends
@@ -616,16 +631,13 @@ TEST_F(Blkback2Test, CoalescingTakesABurstWithOneEventEachWay)
 
 // coalesce_us at queue depth 1: the frontend waits on its one request, so it
 // is answered at once and the next one kicks; no timer, no added latency.
-TEST_F(Blkback2Test, CoalescingLeavesAShallowRingAlone)
+TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 {
-	bb2_limits.coalesce_us = 1000;
-	auto &f = Front();
-	f.Attach(1, 0, true);
-	disk_.complete_inline = true;
+	auto &f = CoalescingFront();
 	long notifies = sim_.counters().notifies;
 
 	for (int i = 0; i < 3; i++) {
-		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+		Reads(f, i, i + 1);
 		EXPECT_FALSE(sim_.runq().empty()) << "request " << i << " did not kick";
 		sim_.RunNow();
 		EXPECT_EQ(f.Responses().size(), 1u) << "request " << i << " held";
@@ -637,41 +649,33 @@ TEST_F(Blkback2Test, CoalescingLeavesAShallowRingAlone)
 
 // A burst whose frontend drops to one request out ends at the next look:
 // that request is answered then and the kicks are back on.
-TEST_F(Blkback2Test, CoalescingEndsWhenTheRingGoesShallow)
+TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 {
-	bb2_limits.coalesce_us = 1000;
-	auto &f = Front();
-	f.Attach(1, 0, true);
-	disk_.complete_inline = true;
+	auto &f = CoalescingFront();
 
-	for (int i = 0; i < 4; i++)
-		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	Reads(f, 0, 4);
 	sim_.RunNow();
-	f.Send(f.Rw(4, blkif::kOpRead, 32, {{G(f), 0, 7}}));
+	Reads(f, 4, 5);
 	sim_.RunOne(); // the period ends: five out, still deep
 	sim_.RunNow();
 	ASSERT_EQ(f.Responses().size(), 5u);
-	f.Send(f.Rw(5, blkif::kOpRead, 40, {{G(f), 0, 7}}));
+	Reads(f, 5, 6);
 	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
 	sim_.RunOne(); // the next look: one out
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), 1u);
 	EXPECT_TRUE(sim_.timers().empty());
-	f.Send(f.Rw(6, blkif::kOpRead, 48, {{G(f), 0, 7}}));
+	Reads(f, 6, 7);
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), 1u);
 }
 
 // Held answers and an armed timer do not outlive a disconnect.
-TEST_F(Blkback2Test, CoalescingDisconnectAnswersHeldRequests)
+TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {
-	bb2_limits.coalesce_us = 1000;
-	auto &f = Front();
-	f.Attach(1, 0, true);
-	disk_.complete_inline = true;
-	for (int i = 0; i < 4; i++)
-		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
+	auto &f = CoalescingFront();
+	Reads(f, 0, 4);
 	sim_.RunNow();
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
