@@ -136,6 +136,22 @@ g() {
 	return "$(xenstore-read "$p/rc")"
 }
 
+# What must never be in a kernel log after a run: a backend that writes
+# where it should not shows up in the guest as list or slab corruption.
+BAD_KLOG='BUG:|WARNING:|Oops|general protection|refcount_t|leaked|corruption'
+# log_clean WHO: dom0's kernel log, or the guest's, holds none of it (the
+# guest's console shows only emergencies: its log is read in the guest)
+log_clean() {
+	if [ "$1" = guest ]; then
+		g 30 "if dmesg | grep -E '$BAD_KLOG' >/tmp/bad; then head -5 /tmp/bad; exit 1; fi" || {
+			[ -n "$GOUT" ] && echo "$GOUT"
+			return 1
+		}
+	elif dmesg | grep -E "$BAD_KLOG" | head -5 | grep .; then
+		return 1
+	fi
+}
+
 guest_stop() {
 	timeout 30 xl destroy "$GUEST" 2>/dev/null
 	wait_for 30 guest_absent

@@ -266,6 +266,7 @@ full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blk
 	fi
 done
 blk_part && detach xvdb
+blk_part && check "the guest's kernel log is clean after the backends took turns" log_clean guest
 
 # ---- USB: the stick through usbback (controller 1) and qusb (0) ----
 usb_read() { # TARGET REP
