@@ -174,6 +174,29 @@ TEST_F(RingTest, FinalCheckArmsReqEventAndSeesLateRequests)
 	EXPECT_TRUE(r.back.FinalCheckForRequests());
 }
 
+// FrontendDepth counts requests taken whose answers the frontend has not
+// consumed (by its rsp_event), across the index wrap; nonsense reads as 0.
+TEST_F(RingTest, FrontendDepthFollowsRspEventAndIgnoresNonsense)
+{
+	RingPair<blkif::ProtoX86_64> r(sim_, kGuest, 1, 0xfffffffe);
+	blkif::Request q;
+	for (int i = 0; i < 5; i++)
+		r.front.Put(BlkRw64(i, blkif::kOpRead, 0, 1));
+	r.front.Push(false);
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(r.back.PopRequest(&q), BackRing<blkif::ProtoX86_64>::Pop::kRequest);
+	EXPECT_EQ(r.back.FrontendDepth(), 5u) << "nothing consumed yet";
+	for (int i = 0; i < 3; i++)
+		r.back.PutResponse({(uint64_t)i, blkif::kOpRead, 0});
+	r.back.PushResponses();
+	r.front.Take(); // consumes three, sets rsp_event past them
+	EXPECT_EQ(r.back.FrontendDepth(), 2u);
+	r.front.hdr()->rsp_event = 0x12345678; // hostile
+	EXPECT_EQ(r.back.FrontendDepth(), 0u);
+	r.front.hdr()->rsp_event = r.back.req_cons() + 5; // answers we never gave
+	EXPECT_EQ(r.back.FrontendDepth(), 0u);
+}
+
 TEST_F(RingTest, X86_32LayoutDecodesShiftedFields)
 {
 	RingPair<blkif::ProtoX86_32> r(sim_, kGuest, 1);
