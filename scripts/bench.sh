@@ -75,11 +75,12 @@ ratio() {
 		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$rs"
 }
 
+BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOBS
 {
 	echo "ratio                              job     median (range over repetitions)"
-	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 xen-blkback $j; done
-	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 qdisk $j; done
-	for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do ratio blkback2 native $j; done
+	for j in $BLK_JOBS; do ratio blkback2 xen-blkback $j; done
+	for j in $BLK_JOBS; do ratio blkback2 qdisk $j; done
+	for j in $BLK_JOBS; do ratio blkback2 native $j; done
 	ratio usbback qusb read16m
 	ratio usbback usb-native read16m
 	echo "blkback2's optimisations (default / with it switched off):"
@@ -94,7 +95,7 @@ ratio() {
 	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
 	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
 		echo "$t in the peers' loop / default, / xen-blkback:"
-		for j in rr1 rr32 rw32 sr64k sw64k sr1m sw1m; do
+		for j in $BLK_JOBS; do
 			grep -q "^$t $j " "$M" || continue
 			ratio "$t" blkback2 $j "  ${t#blkback2-} / default"
 			ratio "$t" xen-blkback $j "  ${t#blkback2-} / xen-blkback"
