@@ -47,8 +47,9 @@ public:
 	void Completed(BackendRequest *r) { Queue(r, true); }
 	// Any context: the request's I/O finished and the caller answered it.
 	// The work releases it on its next pass, which need not come at once:
-	// no wakeup per request, unless a pass waits for it (Stalled, Stop).
-	void Answered(BackendRequest *r) { Queue(r, false); }
+	// no wakeup per request, unless a pass waits for it (Stalled, Stop) or
+	// the caller asks for one (wake).
+	void Answered(BackendRequest *r, bool wake = false) { Queue(r, wake); }
 
 	EventWorker &events() { return events_; }
 	bool started() const { return events_.open(); }
