@@ -125,8 +125,13 @@ private:
 	// The last pass: requests taken, and how it ended.
 	unsigned consumed_ = 0;
 	Outcome outcome_ = Outcome::kIdle;
+	// Coalescing (FinishPass): while polling_, the frontend's kicks are
+	// off and answers are held between looks at the ring. The next look
+	// comes coalesce_us after the last, or once look_after_ answers wait.
 	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us at connect
-	bool polling_ = false;	   // coalescing: the frontend's kicks are off
+	bool polling_ = false;
+	ktl::Atomic<uint32_t> look_after_{0}; // 0: no early look
+	ktl::Atomic<uint32_t> waiting_answers_{0};
 };
 
 class Vbd {

@@ -116,6 +116,7 @@ void Ring::Pass(BackendDevice *self)
 {
 	auto *r = static_cast<Ring *>(self);
 
+	r->look_after_.Store(0); // what completes during the pass goes out at its end
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
 	r->consumed_ = 0;
@@ -129,32 +130,40 @@ void Ring::Pass(BackendDevice *self)
 // out. With fewer it is waiting on these answers (QD1), and holding them
 // would add latency and save nothing.
 constexpr uint32_t kCoalesceDepth = 4;
+// A polling ring is looked at again once a quarter of the requests it had
+// in flight are answered, if that comes before coalesce_us: the period
+// follows the device, so a fast disk keeps most of its queue busy while
+// a slow one is bounded by coalesce_us.
+constexpr uint32_t kLookShare = 4;
 
 // Publishes the pass's answers, with at most one event. With coalesce_us,
-// a pass that took requests from a deep ring turns the frontend's kicks off
-// and looks again after coalesce_us, and the first pass of such a burst
-// holds its answers until then: under load, one event each way per period
-// instead of per request. A look that finds nothing, or a ring gone
-// shallow, ends the burst and turns the kicks back on.
+// while the frontend keeps requests coming and has kCoalesceDepth or more
+// out, the ring is polled: its kicks are off, answers are held between
+// looks, and each look takes the new requests and publishes what was held
+// with one event. The first look of a burst keeps its answers for the next.
+// A look with nothing taken and nothing in flight, or a ring gone shallow,
+// ends the burst and turns the kicks back on.
 void Ring::FinishPass()
 {
 	bool live = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
-	bool poll = live && consumed_;
+	bool poll = live && (consumed_ || in_flight());
 
 	if (poll)
 		WithRing([&](auto &ring) { poll = ring.FrontendDepth() >= kCoalesceDepth; });
-	if (poll) {
-		events().KickAfter(coalesce_us_);
-		if (!polling_) {
-			polling_ = true;
-			return;
-		}
+	if (!poll || polling_) {
+		WithRing([this](auto &ring) {
+			if (ring.ReleaseResponses())
+				events().Notify();
+		});
 	}
-	WithRing([this](auto &ring) {
-		if (ring.ReleaseResponses())
-			events().Notify();
-	});
-	if (live && !poll) {
+	if (poll) {
+		if (polling_)
+			WithRing([](auto &ring) { ring.HoldResponses(); });
+		polling_ = true;
+		waiting_answers_.Store(0);
+		look_after_.Store(ktl::Max(in_flight() / kLookShare, 1u));
+		events().KickAfter(coalesce_us_);
+	} else if (live) {
 		bool more = false;
 		polling_ = false;
 		WithRing([&](auto &ring) { more = ring.ArmEvent(); });
@@ -465,11 +474,14 @@ void Ring::Answer(const Request *q, int16_t status)
 // request), so such a request costs one wakeup of the work instead of two.
 void Ring::Finished(Request *q)
 {
+	uint32_t after = look_after_.Load();
+
 	if (q->error.Load() == 0 && q->mapping.AnswerableBeforeUnmap()) {
 		q->status = blkif::kRspOkay;
 		q->answered = true;
 		Answer(q, q->status);
-		Answered(q);
+		// Coalescing: enough answers wait to look at the ring now.
+		Answered(q, after && waiting_answers_.FetchAdd(1) + 1 == after);
 		return;
 	}
 	Completed(q);

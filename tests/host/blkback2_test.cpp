@@ -671,6 +671,34 @@ TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 	EXPECT_EQ(f.Responses().size(), 1u);
 }
 
+// Between looks a polling ring holds what completes, and the next look
+// comes once a quarter of what was in flight is answered, not a period
+// later: the period follows a device that completes asynchronously.
+TEST_F(CoalescingTest, LooksAgainOnceAQuarterIsAnswered)
+{
+	auto &f = CoalescingFront();
+
+	Reads(f, 0, 4);
+	sim_.RunNow(); // held; nothing in flight, so the period ends the wait
+	disk_.complete_inline = false;
+	Reads(f, 4, 12);
+	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
+	sim_.RunOne(); // the period ends
+	sim_.RunOne(); // the look: 4 answered, 8 taken
+	ASSERT_EQ(f.Responses().size(), 4u);
+	ASSERT_EQ(sim_.pending(), 9u) << "8 bios and the timer";
+	sim_.RunOne(); // one of 8 completes
+	EXPECT_TRUE(sim_.runq().empty());
+	sim_.RunOne(); // two of 8: a look now
+	EXPECT_EQ(sim_.runq().size(), 1u);
+	EXPECT_TRUE(f.Responses().empty()) << "answers wait for the look";
+	long notifies = sim_.counters().notifies;
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), 8u);
+	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
+	EXPECT_EQ(sim_.counters().timers_fired, 1);
+}
+
 // Held answers and an armed timer do not outlive a disconnect.
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {
