@@ -25,7 +25,7 @@ struct bb2_limits {
 	uint32_t persistent;	 /* offer feature-persistent */
 	uint32_t batch;		 /* requests per work pass */
 	uint32_t map_batch;	 /* grant ops per hypercall, 0: a request's */
-	uint32_t coalesce_us;	 /* look at a busy ring this often instead of per kick; 0: off */
+	uint32_t coalesce_us;	 /* longest a deep ring holds an answer, 0: off */
 };
 
 extern struct bb2_limits bb2_limits;
