@@ -586,6 +586,8 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 // as they are submitted; Reads() sends reads with ids [from, to).
 class CoalescingTest : public Blkback2Test {
 protected:
+	static constexpr int kDeep = 8; // requests out for coalescing to start
+
 	BlkFront<Abi::kX86_64> &CoalescingFront()
 	{
 		bb2_limits.coalesce_us = 1000;
@@ -601,7 +603,7 @@ protected:
 	}
 };
 
-// coalesce_us: a burst's first requests kick; with four out, the work holds
+// coalesce_us: a burst's first requests kick; with kDeep out, the work holds
 // their answers, takes the requests that came meanwhile without kicks one
 // period later and answers all of them with one event; a look that finds
 // nothing turns the kicks back on.
@@ -610,17 +612,17 @@ TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 	auto &f = CoalescingFront();
 	long notifies = sim_.counters().notifies;
 
-	Reads(f, 0, 4);
+	Reads(f, 0, kDeep);
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "held for the period";
 	ASSERT_EQ(sim_.timers().size(), 1u);
-	for (int i = 4; i < 8; i++) {
+	for (int i = kDeep; i < 2 * kDeep; i++) {
 		Reads(f, i, i + 1);
 		EXPECT_TRUE(sim_.runq().empty()) << "request " << i << " kicked";
 	}
 	sim_.RunOne(); // the period ends
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), 8u);
+	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
 	EXPECT_EQ(sim_.timers().size(), 1u) << "it looks once more";
 
@@ -629,8 +631,9 @@ TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 	EXPECT_EQ(sim_.counters().timers_fired, 2);
 }
 
-// coalesce_us at queue depth 1: the frontend waits on its one request, so it
-// is answered at once and the next one kicks; no timer, no added latency.
+// coalesce_us below kDeep requests out (here queue depth 1): the frontend
+// waits on its requests, so each is answered at once and the next one
+// kicks; no timer, no added latency.
 TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 {
 	auto &f = CoalescingFront();
@@ -645,6 +648,11 @@ TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 	}
 	EXPECT_EQ(sim_.counters().notifies - notifies, 3);
 	EXPECT_EQ(sim_.counters().timers_fired, 0);
+
+	Reads(f, 3, 3 + kDeep - 1); // one short of kDeep
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), kDeep - 1u);
+	EXPECT_TRUE(sim_.timers().empty());
 }
 
 // A burst whose frontend drops to one request out ends at the next look:
@@ -653,19 +661,19 @@ TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 {
 	auto &f = CoalescingFront();
 
-	Reads(f, 0, 4);
+	Reads(f, 0, kDeep);
 	sim_.RunNow();
-	Reads(f, 4, 5);
-	sim_.RunOne(); // the period ends: five out, still deep
+	Reads(f, kDeep, kDeep + 1);
+	sim_.RunOne(); // the period ends: kDeep + 1 out, still deep
 	sim_.RunNow();
-	ASSERT_EQ(f.Responses().size(), 5u);
-	Reads(f, 5, 6);
+	ASSERT_EQ(f.Responses().size(), kDeep + 1u);
+	Reads(f, kDeep + 1, kDeep + 2);
 	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
 	sim_.RunOne(); // the next look: one out
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), 1u);
 	EXPECT_TRUE(sim_.timers().empty());
-	Reads(f, 6, 7);
+	Reads(f, kDeep + 2, kDeep + 3);
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), 1u);
@@ -677,24 +685,27 @@ TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 TEST_F(CoalescingTest, LooksAgainOnceAQuarterIsAnswered)
 {
 	auto &f = CoalescingFront();
+	const int n = 2 * kDeep;
 
-	Reads(f, 0, 4);
+	Reads(f, 0, kDeep);
 	sim_.RunNow(); // held; nothing in flight, so the period ends the wait
 	disk_.complete_inline = false;
-	Reads(f, 4, 12);
+	Reads(f, kDeep, kDeep + n);
 	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
 	sim_.RunOne(); // the period ends
-	sim_.RunOne(); // the look: 4 answered, 8 taken
-	ASSERT_EQ(f.Responses().size(), 4u);
-	ASSERT_EQ(sim_.pending(), 9u) << "8 bios and the timer";
-	sim_.RunOne(); // one of 8 completes
-	EXPECT_TRUE(sim_.runq().empty());
-	sim_.RunOne(); // two of 8: a look now
+	sim_.RunOne(); // the look: kDeep answered, n taken
+	ASSERT_EQ(f.Responses().size(), (size_t)kDeep);
+	ASSERT_EQ(sim_.pending(), n + 1u) << "n bios and the timer";
+	for (int i = 1; i < n / 4; i++) {
+		sim_.RunOne(); // one more of n completes
+		EXPECT_TRUE(sim_.runq().empty()) << i << " of " << n << " answered";
+	}
+	sim_.RunOne(); // a quarter: a look now
 	EXPECT_EQ(sim_.runq().size(), 1u);
 	EXPECT_TRUE(f.Responses().empty()) << "answers wait for the look";
 	long notifies = sim_.counters().notifies;
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), 8u);
+	EXPECT_EQ(f.Responses().size(), (size_t)n);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
 	EXPECT_EQ(sim_.counters().timers_fired, 1);
 }
@@ -703,12 +714,12 @@ TEST_F(CoalescingTest, LooksAgainOnceAQuarterIsAnswered)
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {
 	auto &f = CoalescingFront();
-	Reads(f, 0, 4);
+	Reads(f, 0, kDeep);
 	sim_.RunNow();
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
 	f.FrontendState(6);
-	EXPECT_EQ(f.Responses().size(), 4u);
+	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_TRUE(sim_.timers().empty());
 	EXPECT_EQ(sim_.counters().mappings, 0);
 }
