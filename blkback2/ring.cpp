@@ -127,9 +127,10 @@ void Ring::Pass(BackendDevice *self)
 }
 
 // Coalescing waits only while the frontend has at least this many requests
-// out. With fewer it is waiting on these answers: held, they stall its
-// small window (queue depth 1, or four 1 MiB reads) and save few events.
-constexpr uint32_t kCoalesceDepth = 8;
+// out. With fewer it is waiting on these answers (queue depth 1), and
+// holding them would add latency and save nothing. (A 1 MiB read is about
+// eight blkif requests, so even fio's QD4 1 MiB job is deep here.)
+constexpr uint32_t kCoalesceDepth = 4;
 // A polling ring is looked at again once a quarter of the requests it had
 // in flight are answered, if that comes before coalesce_us: the period
 // follows the device, so a fast disk keeps most of its queue busy while

@@ -586,7 +586,7 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 // as they are submitted; Reads() sends reads with ids [from, to).
 class CoalescingTest : public Blkback2Test {
 protected:
-	static constexpr int kDeep = 8; // requests out for coalescing to start
+	static constexpr int kDeep = 4; // requests out for coalescing to start
 
 	BlkFront<Abi::kX86_64> &CoalescingFront()
 	{
