@@ -475,9 +475,9 @@ void Ring::Answer(const Request *q, int16_t status)
 // request), so such a request costs one wakeup of the work instead of two.
 void Ring::Finished(Request *q)
 {
-	uint32_t after = look_after_.Load();
-
 	if (q->error.Load() == 0 && q->mapping.AnswerableBeforeUnmap()) {
+		uint32_t after = look_after_.Load();
+
 		q->status = blkif::kRspOkay;
 		q->answered = true;
 		Answer(q, q->status);
