@@ -91,6 +91,7 @@ private:
 	int16_t CopyIndirect(const blkif::Request &r, Request *q);
 	void Submit(Request *q);
 	void FinishPass();
+	void AdaptPeriod(uint32_t depth);
 	void FinishCompleted();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
@@ -122,13 +123,15 @@ private:
 	MappedElem indirect_elems_[blkif::kMaxIndirectPages];
 	Mapping indirect_;
 	bool broken_ = false;
-	// The last pass: requests taken, and how it ended.
+	// The last pass: requests taken, their segments, and how it ended.
 	unsigned consumed_ = 0;
+	uint32_t pass_segs_ = 0;
 	Outcome outcome_ = Outcome::kIdle;
 	// Coalescing (FinishPass): while polling_, the frontend's kicks are
 	// off and answers are held between looks at the ring. The next look
-	// comes coalesce_us after the last, or once look_after_ answers wait.
+	// comes period_us_ after the last, or once look_after_ answers wait.
 	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us at connect
+	uint32_t period_us_ = 0;   // at most coalesce_us_
 	bool polling_ = false;
 	ktl::Atomic<uint32_t> look_after_{0}; // 0: no early look
 	ktl::Atomic<uint32_t> waiting_answers_{0};

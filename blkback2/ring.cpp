@@ -75,6 +75,7 @@ Status Ring::Open(const Config &c)
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
 	pc.map_batch = bb2_limits.map_batch;
 	coalesce_us_ = bb2_limits.coalesce_us;
+	period_us_ = coalesce_us_;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -120,6 +121,7 @@ void Ring::Pass(BackendDevice *self)
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
 	r->consumed_ = 0;
+	r->pass_segs_ = 0;
 	r->outcome_ = Outcome::kIdle;
 	if (!r->stopping() && !r->broken_)
 		bb2_plugged(&Ring::ConsumePlugged, r);
@@ -132,25 +134,34 @@ void Ring::Pass(BackendDevice *self)
 // eight blkif requests, so even fio's QD4 1 MiB job is deep here.)
 constexpr uint32_t kCoalesceDepth = 4;
 // A polling ring is looked at again once a quarter of the requests it had
-// in flight are answered, if that comes before coalesce_us: the period
+// in flight are answered, if that comes before the period: the period
 // follows the device, so a fast disk keeps most of its queue busy while
-// a slow one is bounded by coalesce_us.
+// a slow one is bounded by the period.
 constexpr uint32_t kLookShare = 4;
+// ... and only while a pass's requests average at most this many segments
+// (16 KiB): an event costs about what a small request does, while a large
+// one's transfer dwarfs it and its frontend sends several per kick anyway.
+constexpr uint32_t kSmallSegs = 4;
+// The shortest period (see AdaptPeriod).
+constexpr uint32_t kMinPeriodUs = 20;
 
 // Publishes the pass's answers, with at most one event. With coalesce_us,
-// while the frontend keeps requests coming and has kCoalesceDepth or more
-// out, the ring is polled: its kicks are off, answers are held between
+// while the frontend keeps small requests coming and has kCoalesceDepth or
+// more out, the ring is polled: its kicks are off, answers are held between
 // looks, and each look takes the new requests and publishes what was held
 // with one event. The first look of a burst keeps its answers for the next.
-// A look with nothing taken and nothing in flight, or a ring gone shallow,
-// ends the burst and turns the kicks back on.
+// A look with nothing taken and nothing in flight, large requests or a
+// ring gone shallow end the burst and turn the kicks back on.
 void Ring::FinishPass()
 {
 	bool live = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
-	bool poll = live && (consumed_ || in_flight());
+	bool poll = live && (consumed_ || in_flight()) && pass_segs_ <= consumed_ * kSmallSegs;
+	uint32_t depth = 0;
 
-	if (poll)
-		WithRing([&](auto &ring) { poll = ring.FrontendDepth() >= kCoalesceDepth; });
+	if (poll) {
+		WithRing([&](auto &ring) { depth = ring.FrontendDepth(); });
+		poll = depth >= kCoalesceDepth;
+	}
 	if (!poll || polling_) {
 		WithRing([this](auto &ring) {
 			if (ring.ReleaseResponses())
@@ -158,12 +169,14 @@ void Ring::FinishPass()
 		});
 	}
 	if (poll) {
-		if (polling_)
+		if (polling_) {
 			WithRing([](auto &ring) { ring.HoldResponses(); });
+			AdaptPeriod(depth);
+		}
 		polling_ = true;
 		waiting_answers_.Store(0);
 		look_after_.Store(ktl::Max(in_flight() / kLookShare, 1u));
-		events().KickAfter(coalesce_us_);
+		events().KickAfter(period_us_);
 	} else if (live) {
 		bool more = false;
 		polling_ = false;
@@ -171,6 +184,20 @@ void Ring::FinishPass()
 		if (more)
 			events().Kick();
 	}
+}
+
+// After a look that continues a burst, with depth requests out. A look that
+// took half of them found a frontend that had its answers, sent the next
+// requests and then waited for the look: the period held it back (a device
+// that completes as it is submitted, where nothing else ends the wait), so
+// it halves. A look that took an eighth or less found a frontend still busy
+// with what it had, and the period doubles back towards coalesce_us.
+void Ring::AdaptPeriod(uint32_t depth)
+{
+	if (consumed_ * 2 >= depth)
+		period_us_ = ktl::Max(period_us_ / 2, ktl::Min(kMinPeriodUs, coalesce_us_));
+	else if (consumed_ * 8 <= depth)
+		period_us_ = ktl::Min(period_us_ * 2, coalesce_us_);
 }
 
 void Ring::ConsumePlugged(void *arg)
@@ -240,6 +267,7 @@ bool Ring::Handle(const blkif::Request &r)
 			return true;
 		}
 	}
+	pass_segs_ += q->nseg;
 	Submit(q);
 	return true;
 }

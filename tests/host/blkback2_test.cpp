@@ -710,6 +710,69 @@ TEST_F(CoalescingTest, LooksAgainOnceAQuarterIsAnswered)
 	EXPECT_EQ(sim_.counters().timers_fired, 1);
 }
 
+// Large requests (here 32 KiB each) are answered as they complete even
+// with kDeep out: their frontend sends several per kick anyway.
+TEST_F(CoalescingTest, LeavesLargeRequestsAlone)
+{
+	auto &f = CoalescingFront();
+	for (int i = 0; i < kDeep; i++) {
+		std::vector<Seg> segs;
+		for (int j = 0; j < 8; j++)
+			segs.push_back({G(f), 0, 7});
+		f.Send(f.Rw(i, blkif::kOpRead, 64 * i, segs));
+	}
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
+	EXPECT_TRUE(sim_.timers().empty());
+}
+
+// A device that completes as it is submitted leaves only the period to end
+// the wait. A frontend that gets its answers and sends as many requests
+// again before the next look was held back by the period, which halves
+// down to 20 us; looks that find the frontend still busy double it back.
+TEST_F(CoalescingTest, ThePeriodFollowsTheFrontend)
+{
+	auto &f = CoalescingFront();
+	int id = 0;
+
+	Reads(f, id, id + kDeep);
+	id += kDeep;
+	sim_.RunNow();
+	EXPECT_EQ(sim_.counters().last_timer_us, 1000u) << "a burst starts at coalesce_us";
+	std::vector<unsigned> periods;
+	for (int look = 0; look < 8; look++) {
+		Reads(f, id, id + kDeep);
+		id += kDeep;
+		sim_.RunOne(); // the period ends
+		sim_.RunNow();
+		f.Responses(); // the frontend takes everything at once
+		ASSERT_EQ(sim_.timers().size(), 1u) << "look " << look;
+		periods.push_back(sim_.counters().last_timer_us);
+	}
+	EXPECT_EQ(periods, (std::vector<unsigned>{500, 250, 125, 62, 31, 20, 20, 20}));
+
+	// A slow device now: the looks take nothing while requests are out.
+	disk_.complete_inline = false;
+	disk_.hold = true;
+	Reads(f, id, id + kDeep);
+	id += kDeep;
+	sim_.RunOne(); // the period ends: the look takes every request out
+	sim_.RunNow();
+	EXPECT_EQ(sim_.counters().last_timer_us, 20u);
+	EXPECT_TRUE(f.Responses().empty());
+	periods.clear();
+	for (int look = 0; look < 3; look++) {
+		sim_.RunOne(); // the period ends before a quarter completes
+		sim_.RunNow();
+		periods.push_back(sim_.counters().last_timer_us);
+	}
+	EXPECT_EQ(periods, (std::vector<unsigned>{40, 80, 160}));
+	disk_.hold = false;
+	disk_.Finish();
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
+}
+
 // Held answers and an armed timer do not outlive a disconnect.
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {
