@@ -98,7 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sim::Xenstore xs;
 	sim::FakeDisk disk(202, 1, 4096);
 	uint8_t cfg = in.U8();
-	bb2_limits = {64, 0, 1, 96, cfg & 1 ? 32u : 0u, 1, 1u + (cfg >> 4)};
+	// bits: 1 persistent grants, 2 4K sectors, 4 read-only, 8 32-bit ABI,
+	// 16 event coalescing; the high bits size the batch and the bios
+	bb2_limits = {
+		64, 0, 1, 96, cfg & 1 ? 32u : 0u, 1, 1u + (cfg >> 4), 0, cfg & 16 ? 100u : 0u};
 	disk.info.logical_block_size = cfg & 2 ? 4096 : 512;
 	disk.max_vecs = 1 + (cfg >> 5);
 	uint32_t fail = in.U32();
