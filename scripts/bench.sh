@@ -15,7 +15,7 @@
 # counted runs, BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
 # repetitions (default 3). BENCH_PEERS adds blkback2 with module
 # parameters to the peers' loop ("blkback2 xen-blkback
-# blkback2-coalesce_us=2000"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
+# blkback2-coalesce_us=0"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
 # BENCH_WHERE picks the counted runs' targets ("none": no counted runs).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -84,14 +84,11 @@ BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOB
 	ratio usbback qusb read16m
 	ratio usbback usb-native read16m
 	echo "blkback2's optimisations (default / with it switched off):"
-	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 xenidc-unbound_work=1; do
+	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 coalesce_us=0 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
-	# (rr1 and xen-blkback: from the peers' loop, the same boot but earlier)
-	echo "blkback2 with event coalescing (coalesce_us=2000, opt-in) / default, / xen-blkback:"
-	ratio var:coalesce_us=2000 blkback2 rr1 "  coalesce / default"
-	for j in rr32 sr1m; do ratio var:coalesce_us=2000 var:blkback2 $j "  coalesce / default"; done
-	for j in rr1 rr32 sr1m; do ratio var:coalesce_us=2000 xen-blkback $j "  coalesce / xen-blkback"; done
+	# rr1: from the peers' loop, the same boot but earlier
+	ratio blkback2 var:coalesce_us=0 rr1 "  vs coalesce_us=0"
 	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
 	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
 		echo "$t in the peers' loop / default, / xen-blkback:"

@@ -20,7 +20,7 @@ JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:
 VARIANT_JOBS="rr32 sr1m"
 # the counted runs: the job that is behind; sr1m too when there is time.
 # BENCH_WHERE_JOBS and BENCH_WHERE (the targets: a backend, or blkback2
-# with module parameters, "blkback2-coalesce_us=2000") override them.
+# with module parameters, "blkback2-coalesce_us=0") override them.
 WHERE_JOBS="rr32"
 WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
 [ "$WHERE_TARGETS" = none ] && WHERE_TARGETS=
@@ -258,15 +258,14 @@ done
 # ---- blkback2's optimisations, each switched off in turn ----
 # Each configuration served once for all its repetitions (a reconnect costs
 # half a minute here), the jobs interleaved within the one fio run. Event
-# coalescing is off by default and trades latency for events: measured
-# switched on, at queue depth 1 too.
-COALESCE=blkback2-coalesce_us=2000
+# coalescing trades latency for events: measured at queue depth 1 too.
+COALESCE=blkback2-coalesce_us=0
 var_jobs() { # VARIANT: JOB.REP for its jobs and repetitions
 	local j js=$VARIANT_JOBS
 	[ "$1" = "$COALESCE" ] && js="rr1 $js"
 	for rep in $(seq "$REPS"); do for j in $js; do echo "$j.$rep"; done; done
 }
-full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 xenidc-unbound_work=1 $COALESCE; do
+full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 $COALESCE xenidc-unbound_work=1; do
 	if [ "$SERVED" = "$v" ] || serve "$v"; then
 		# shellcheck disable=SC2046
 		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $(var_jobs "$v")

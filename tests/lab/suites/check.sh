@@ -32,7 +32,7 @@ way_back() {
 	rmmod blkback2 && modprobe xen-blkback && attach phy:/dev/nullb0,xvdb,w &&
 		g 60 "$G wait_blk xvdb && dd if=/dev/xvdb of=/dev/null bs=1M count=4 iflag=direct" &&
 		detach xvdb && wait_for 30 no_vbds && rmmod xen_blkback &&
-		insmod /lab/modules/blkback2.ko coalesce_us=2000 # the guest dies below with it on
+		insmod /lab/modules/blkback2.ko coalesce_us=2000 # holding answers longer than by default as the guest dies below
 }
 
 # ---- make lab's own run (suites/demo.sh) first, in this boot ----
@@ -125,11 +125,11 @@ check "the guest's kernel log is clean (every attach, detach, error and unplug a
 log_catches() { g 30 "echo 'WARNING: lab self-test of the log check' >/dev/kmsg" && ! log_clean guest >/dev/null; }
 check "the guest log check sees a warning written into the guest's log" log_catches
 
-# ---- the guest dies in the middle of I/O (blkback2: with event coalescing) ----
+# ---- the guest dies in the middle of I/O (blkback2: holding answers of the 4 KiB job) ----
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
 [ "$BACKEND" = blkback2 ] && check "coalesce_us=2000: 4 MiB of random 4 KiB writes at QD16 read back intact" \
 	g 180 "fio --name=v --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M --verify=crc32c --do_verify=1 >/tmp/v.log 2>&1 || { tail -5 /tmp/v.log; exit 1; }"
-g 30 "(fio --name=bg --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randrw --bs=64k --iodepth=32 --size=512M --time_based --runtime=600 >/dev/null 2>&1 &) ; sleep 3"
+g 30 "(fio --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randrw --size=512M --time_based --runtime=600 --name=small --bs=4k --iodepth=32 --name=large --bs=64k --iodepth=16 >/dev/null 2>&1 &) ; sleep 3"
 sleep 3
 check "xl destroy with fio running" timeout 60 xl destroy $GUEST
 check "the backend devices are cleaned up" wait_for 30 sh -c "! xenstore-exists /local/domain/0/backend/vbd/1"
