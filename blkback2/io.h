@@ -92,6 +92,7 @@ private:
 	void Submit(Request *q);
 	void FinishPass();
 	void AdaptPeriod(uint32_t depth);
+	void Publish();
 	void FinishCompleted();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
@@ -132,6 +133,7 @@ private:
 	// comes period_us_ after the last, or once look_after_ answers wait.
 	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us at connect
 	uint32_t period_us_ = 0;   // at most coalesce_us_
+	uint32_t idle_looks_ = 0;  // in a row, that took nothing
 	bool polling_ = false;
 	ktl::Atomic<uint32_t> look_after_{0}; // 0: no early look
 	ktl::Atomic<uint32_t> waiting_answers_{0};

@@ -145,29 +145,38 @@ constexpr uint32_t kSmallSegs = 4;
 // The shortest period (see AdaptPeriod).
 constexpr uint32_t kMinPeriodUs = 20;
 
+// A look that takes nothing keeps a burst going while requests are in
+// flight, or, this many looks in a row, while the frontend has not read the
+// answers published so far (the requests that follow them are yet to come;
+// bounded for a frontend that never reads).
+constexpr uint32_t kIdleLooks = 4;
+
 // Publishes the pass's answers, with at most one event. With coalesce_us,
 // while the frontend keeps small requests coming and has kCoalesceDepth or
 // more out, the ring is polled: its kicks are off, answers are held between
 // looks, and each look takes the new requests and publishes what was held
 // with one event. The first look of a burst keeps its answers for the next.
-// A look with nothing taken and nothing in flight, large requests or a
-// ring gone shallow end the burst and turn the kicks back on.
+// A look with nothing to wait for (above), large requests or a ring gone
+// shallow end the burst and turn the kicks back on.
 void Ring::FinishPass()
 {
 	bool live = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
-	bool poll = live && (consumed_ || in_flight()) && pass_segs_ <= consumed_ * kSmallSegs;
-	uint32_t depth = 0;
+	bool poll = live && pass_segs_ <= consumed_ * kSmallSegs;
+	uint32_t depth = 0, unread = 0;
 
+	if (polling_)
+		Publish();
 	if (poll) {
-		WithRing([&](auto &ring) { depth = ring.FrontendDepth(); });
-		poll = depth >= kCoalesceDepth;
-	}
-	if (!poll || polling_) {
-		WithRing([this](auto &ring) {
-			if (ring.ReleaseResponses())
-				events().Notify();
+		WithRing([&](auto &ring) {
+			depth = ring.FrontendDepth();
+			unread = ring.UnreadResponses();
 		});
+		idle_looks_ = consumed_ || !polling_ ? 0 : idle_looks_ + 1;
+		poll = depth >= kCoalesceDepth &&
+		       (consumed_ || in_flight() || (unread && idle_looks_ <= kIdleLooks));
 	}
+	if (!poll && !polling_)
+		Publish();
 	if (poll) {
 		if (polling_) {
 			WithRing([](auto &ring) { ring.HoldResponses(); });
@@ -184,6 +193,14 @@ void Ring::FinishPass()
 		if (more)
 			events().Kick();
 	}
+}
+
+void Ring::Publish()
+{
+	WithRing([this](auto &ring) {
+		if (ring.ReleaseResponses())
+			events().Notify();
+	});
 }
 
 // After a look that continues a burst, with depth requests out. A look that

@@ -199,6 +199,7 @@ public:
 	// at the next request; true if requests came meanwhile (take them).
 	bool ArmEvent() { return ring_.FinalCheckForRequests(); }
 	uint32_t FrontendDepth() const { return ring_.FrontendDepth(); }
+	uint32_t UnreadResponses() const { return ring_.UnreadResponses(); }
 
 	BackRing<Proto> &ring() { return ring_; }
 

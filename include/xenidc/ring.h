@@ -72,6 +72,7 @@ public:
 		entries_ = reinterpret_cast<Entry *>(sring_ + 1);
 		size_ = RingEntries(bytes, kEntrySize);
 		rsp_prod_pvt_ = ktl::ReadOnce(sring_->rsp_prod);
+		rsp_published_ = rsp_prod_pvt_;
 		req_cons_ = rsp_prod_pvt_;
 		req_prod_seen_ = req_cons_;
 		broken_ = false;
@@ -129,6 +130,13 @@ public:
 		RingIdx d = req_cons_ - (ktl::ReadOnce(sring_->rsp_event) - 1);
 		return d <= size_ ? d : 0;
 	}
+	// Responses published that the frontend has not consumed, judged (and
+	// trusted) the same way. Any context.
+	uint32_t UnreadResponses() const
+	{
+		RingIdx d = ktl::ReadOnce(rsp_published_) - (ktl::ReadOnce(sring_->rsp_event) - 1);
+		return d <= size_ ? d : 0;
+	}
 
 	// Responses. The caller serialises these.
 	void PutResponse(const Response &r)
@@ -148,6 +156,7 @@ public:
 		RingIdx now = rsp_prod_pvt_;
 		ktl::VirtWmb();
 		ktl::WriteOnce(sring_->rsp_prod, now);
+		ktl::WriteOnce(rsp_published_, now); // read without the caller's lock
 		ktl::VirtMb();
 		RingIdx event = ktl::ReadOnce(sring_->rsp_event);
 		return (RingIdx)(now - event) < (RingIdx)(now - old);
@@ -173,6 +182,7 @@ private:
 	RingIdx req_cons_ = 0;
 	RingIdx req_prod_seen_ = 0;
 	RingIdx rsp_prod_pvt_ = 0;
+	RingIdx rsp_published_ = 0; // the last rsp_prod written
 	bool broken_ = false;
 };
 

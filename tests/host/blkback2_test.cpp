@@ -773,6 +773,47 @@ TEST_F(CoalescingTest, ThePeriodFollowsTheFrontend)
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 }
 
+// A look that takes nothing, with nothing in flight, still keeps the burst
+// going while the frontend has not read the answers published so far: it
+// sends the next requests only after it read them. Up to four such looks
+// in a row, for a frontend that never reads.
+TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
+{
+	auto &f = CoalescingFront();
+	auto burst = [&](int id) { // two looks: kDeep held, then 2 * kDeep published
+		Reads(f, id, id + kDeep);
+		sim_.RunNow();
+		Reads(f, id + kDeep, id + 2 * kDeep);
+		sim_.RunOne();
+		sim_.RunNow();
+	};
+	auto idle_looks = [&] { // until the burst ends
+		int n = 0;
+		for (; !sim_.timers().empty() && n < 100; n++) {
+			sim_.RunOne();
+			sim_.RunNow();
+		}
+		return n;
+	};
+
+	burst(0);
+	for (int i = 0; i < 2; i++) {
+		sim_.RunOne(); // takes nothing: the answers are unread
+		sim_.RunNow();
+		ASSERT_EQ(sim_.timers().size(), 1u) << "idle look " << i;
+	}
+	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
+	EXPECT_EQ(idle_looks(), 1) << "read, and nothing new: the burst ends";
+	Reads(f, 2 * kDeep, 2 * kDeep + 1);
+	EXPECT_FALSE(sim_.runq().empty()) << "the kicks are back on";
+	sim_.RunUntilIdle();
+	f.Responses();
+
+	burst(100);
+	EXPECT_EQ(idle_looks(), 5) << "a frontend that never reads";
+	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
+}
+
 // Held answers and an armed timer do not outlive a disconnect.
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {

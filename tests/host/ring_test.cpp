@@ -175,7 +175,8 @@ TEST_F(RingTest, FinalCheckArmsReqEventAndSeesLateRequests)
 }
 
 // FrontendDepth counts requests taken whose answers the frontend has not
-// consumed (by its rsp_event), across the index wrap; nonsense reads as 0.
+// consumed (by its rsp_event), UnreadResponses the published answers it has
+// not consumed; across the index wrap; nonsense reads as 0.
 TEST_F(RingTest, FrontendDepthFollowsRspEventAndIgnoresNonsense)
 {
 	RingPair<blkif::ProtoX86_64> r(sim_, kGuest, 1, 0xfffffffe);
@@ -188,13 +189,18 @@ TEST_F(RingTest, FrontendDepthFollowsRspEventAndIgnoresNonsense)
 	EXPECT_EQ(r.back.FrontendDepth(), 5u) << "nothing consumed yet";
 	for (int i = 0; i < 3; i++)
 		r.back.PutResponse({(uint64_t)i, blkif::kOpRead, 0});
+	EXPECT_EQ(r.back.UnreadResponses(), 0u) << "written, not published";
 	r.back.PushResponses();
+	EXPECT_EQ(r.back.UnreadResponses(), 3u);
 	r.front.Take(); // consumes three, sets rsp_event past them
 	EXPECT_EQ(r.back.FrontendDepth(), 2u);
+	EXPECT_EQ(r.back.UnreadResponses(), 0u);
 	r.front.hdr()->rsp_event = 0x12345678; // hostile
 	EXPECT_EQ(r.back.FrontendDepth(), 0u);
+	EXPECT_EQ(r.back.UnreadResponses(), 0u);
 	r.front.hdr()->rsp_event = r.back.req_cons() + 5; // answers we never gave
 	EXPECT_EQ(r.back.FrontendDepth(), 0u);
+	EXPECT_EQ(r.back.UnreadResponses(), 0u);
 }
 
 TEST_F(RingTest, X86_32LayoutDecodesShiftedFields)
