@@ -91,7 +91,6 @@ private:
 	int16_t CopyIndirect(const blkif::Request &r, Request *q);
 	void Submit(Request *q);
 	void FinishPass();
-	void AdaptPeriod(uint32_t depth);
 	void Publish();
 	void FinishCompleted();
 	int16_t ResponseStatus(const Request *q);
@@ -130,9 +129,9 @@ private:
 	Outcome outcome_ = Outcome::kIdle;
 	// Coalescing (FinishPass): while polling_, the frontend's kicks are
 	// off and answers are held between looks at the ring. The next look
-	// comes period_us_ after the last, or once look_after_ answers wait.
+	// comes coalesce_us after the last, once look_after_ answers wait or
+	// once the frontend queued enough requests (its event).
 	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us at connect
-	uint32_t period_us_ = 0;   // at most coalesce_us_
 	uint32_t idle_looks_ = 0;  // in a row, that took nothing
 	bool polling_ = false;
 	ktl::Atomic<uint32_t> look_after_{0}; // 0: no early look

@@ -75,7 +75,6 @@ Status Ring::Open(const Config &c)
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
 	pc.map_batch = bb2_limits.map_batch;
 	coalesce_us_ = bb2_limits.coalesce_us;
-	period_us_ = coalesce_us_;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -134,16 +133,17 @@ void Ring::Pass(BackendDevice *self)
 // eight blkif requests, so even fio's QD4 1 MiB job is deep here.)
 constexpr uint32_t kCoalesceDepth = 4;
 // A polling ring is looked at again once a quarter of the requests it had
-// in flight are answered, if that comes before the period: the period
-// follows the device, so a fast disk keeps most of its queue busy while
-// a slow one is bounded by the period.
+// in flight are answered, or once the frontend queued a quarter of the
+// requests it has out anew (at least kCoalesceDepth), if that comes before
+// coalesce_us: the looks follow the device and the frontend, so a fast
+// disk keeps most of its queue busy and a fast frontend is not held back
+// (one whose disk completes inside the submission, where nothing else
+// ends the wait), while a slow one waits for coalesce_us at most.
 constexpr uint32_t kLookShare = 4;
 // ... and only while a pass's requests average at most this many segments
 // (16 KiB): an event costs about what a small request does, while a large
 // one's transfer dwarfs it and its frontend sends several per kick anyway.
 constexpr uint32_t kSmallSegs = 4;
-// The shortest period (see AdaptPeriod).
-constexpr uint32_t kMinPeriodUs = 20;
 
 // A look that takes nothing keeps a burst going while requests are in
 // flight, or, this many looks in a row, while the frontend has not read the
@@ -178,14 +178,19 @@ void Ring::FinishPass()
 	if (!poll && !polling_)
 		Publish();
 	if (poll) {
-		if (polling_) {
+		bool more = false;
+		if (polling_)
 			WithRing([](auto &ring) { ring.HoldResponses(); });
-			AdaptPeriod(depth);
-		}
 		polling_ = true;
 		waiting_answers_.Store(0);
 		look_after_.Store(ktl::Max(in_flight() / kLookShare, 1u));
-		events().KickAfter(period_us_);
+		WithRing([&](auto &ring) {
+			more = ring.ArmEventAfter(ktl::Max(depth / kLookShare, kCoalesceDepth));
+		});
+		if (more)
+			events().Kick();
+		else
+			events().KickAfter(coalesce_us_);
 	} else if (live) {
 		bool more = false;
 		polling_ = false;
@@ -201,20 +206,6 @@ void Ring::Publish()
 		if (ring.ReleaseResponses())
 			events().Notify();
 	});
-}
-
-// After a look that continues a burst, with depth requests out. A look that
-// took half of them found a frontend that had its answers, sent the next
-// requests and then waited for the look: the period held it back (a device
-// that completes as it is submitted, where nothing else ends the wait), so
-// it halves. A look that took an eighth or less found a frontend still busy
-// with what it had, and the period doubles back towards coalesce_us.
-void Ring::AdaptPeriod(uint32_t depth)
-{
-	if (consumed_ * 2 >= depth)
-		period_us_ = ktl::Max(period_us_ / 2, ktl::Min(kMinPeriodUs, coalesce_us_));
-	else if (consumed_ * 8 <= depth)
-		period_us_ = ktl::Min(period_us_ * 2, coalesce_us_);
 }
 
 void Ring::ConsumePlugged(void *arg)

@@ -198,6 +198,8 @@ public:
 	// From the work, after passes with WhenEmpty::kPoll: asks for an event
 	// at the next request; true if requests came meanwhile (take them).
 	bool ArmEvent() { return ring_.FinalCheckForRequests(); }
+	// ... or at the nth request from now, while polling.
+	bool ArmEventAfter(uint32_t n) { return ring_.ArmEventAfter(n); }
 	uint32_t FrontendDepth() const { return ring_.FrontendDepth(); }
 	uint32_t UnreadResponses() const { return ring_.UnreadResponses(); }
 

@@ -113,13 +113,16 @@ public:
 
 	// RING_FINAL_CHECK_FOR_REQUESTS: asks for an event at the next request,
 	// then looks again so a request published meanwhile is not missed.
-	bool FinalCheckForRequests()
+	bool FinalCheckForRequests() { return ArmEventAfter(1); }
+	// Asks for an event once n requests are waiting; true if they already
+	// are (then take them: the event may not come).
+	bool ArmEventAfter(uint32_t n)
 	{
-		if (HasUnconsumedRequests())
+		if (n == 1 && HasUnconsumedRequests())
 			return true;
-		ktl::WriteOnce(sring_->req_event, req_cons_ + 1);
+		ktl::WriteOnce(sring_->req_event, req_cons_ + n);
 		ktl::VirtMb();
-		return HasUnconsumedRequests();
+		return !broken_ && RefreshProducer() && req_prod_seen_ - req_cons_ >= n;
 	}
 
 	// Requests the frontend has out: taken here, answers not yet consumed

@@ -174,6 +174,29 @@ TEST_F(RingTest, FinalCheckArmsReqEventAndSeesLateRequests)
 	EXPECT_TRUE(r.back.FinalCheckForRequests());
 }
 
+// ArmEventAfter(n): the frontend's push that makes n requests wait kicks,
+// not the ones before; n already waiting is said at once.
+TEST_F(RingTest, ArmEventAfterKicksAtTheNthRequest)
+{
+	RingPair<blkif::ProtoX86_64> r(sim_, kGuest, 1, 0);
+	blkif::Request q;
+	EXPECT_FALSE(r.back.ArmEventAfter(3));
+	for (int i = 0; i < 2; i++) {
+		r.front.Put(BlkRw64(i, blkif::kOpRead, 0, 1));
+		EXPECT_FALSE(r.front.Push(false)) << "request " << i;
+	}
+	r.front.Put(BlkRw64(2, blkif::kOpRead, 0, 1));
+	EXPECT_TRUE(r.front.Push(false));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(r.back.PopRequest(&q), BackRing<blkif::ProtoX86_64>::Pop::kRequest);
+	for (int i = 0; i < 2; i++) {
+		r.front.Put(BlkRw64(i, blkif::kOpRead, 0, 1));
+		r.front.Push(false);
+	}
+	EXPECT_FALSE(r.back.ArmEventAfter(3)) << "two waiting";
+	EXPECT_TRUE(r.back.ArmEventAfter(2)) << "two waiting";
+}
+
 // FrontendDepth counts requests taken whose answers the frontend has not
 // consumed (by its rsp_event), UnreadResponses the published answers it has
 // not consumed; across the index wrap; nonsense reads as 0.
