@@ -76,7 +76,7 @@ MODULE_PARM_DESC(map_batch,
 
 module_param_named(coalesce_us, bb2_limits.coalesce_us, uint, 0444);
 MODULE_PARM_DESC(coalesce_us,
-		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request)");
+		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request)");
 
 static struct xbl_registration *bb2_reg;
 
