@@ -38,13 +38,6 @@ void FakeDisk::Resize(uint64_t new_sectors)
 		on_resize(resize_arg, new_sectors);
 }
 
-void FakeDisk::Finish()
-{
-	for (auto &fn : held)
-		Sim::Get().Defer(std::move(fn));
-	held.clear();
-}
-
 } // namespace sim
 
 using sim::FakeDisk;
@@ -131,8 +124,6 @@ void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint6
 	};
 	if (d->complete_inline)
 		complete();
-	else if (d->hold)
-		d->held.push_back(complete);
 	else
 		sim::Sim::Get().Defer(complete);
 }

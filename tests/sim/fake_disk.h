@@ -32,9 +32,6 @@ public:
 	std::vector<uint8_t> data;
 	unsigned max_vecs = 256;
 	bool complete_inline = false;
-	// Keeps bios in flight until Finish() (a slow device).
-	bool hold = false;
-	std::vector<std::function<void()>> held;
 	// Decides each bio's result (index counts bios from 0); 0 = success.
 	std::function<int(const Bio &, size_t index)> inject;
 	std::vector<Bio> bios;
@@ -43,7 +40,6 @@ public:
 	bool opened_readonly = false;
 
 	void Resize(uint64_t new_sectors);
-	void Finish(); // completes the held bios (as simulator events)
 	uint8_t *At(uint64_t sector) { return data.data() + sector * 512; }
 
 	// Used by the backing.h implementation.

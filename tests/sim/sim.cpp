@@ -648,12 +648,11 @@ void xi_work_queue(struct xi_work *w)
 	Sim::Get().runq().push_back(&w->impl);
 }
 
-void xi_work_queue_after(struct xi_work *w, unsigned int usecs)
+void xi_work_queue_after(struct xi_work *w, unsigned int /*usecs*/)
 {
 	if (w->impl.timed)
 		return;
 	w->impl.timed = true;
-	Sim::Get().counters().last_timer_us = usecs;
 	Sim::Get().timers().push_back(&w->impl);
 }
 

@@ -79,10 +79,9 @@ struct Counters {
 	long unmap_calls = 0;
 	long eois = 0;
 	long spurious_eois = 0;
-	long notifies = 0;	    // backend -> frontend events
-	long timers_fired = 0;	    // xi_work_queue_after
-	unsigned last_timer_us = 0; // the delay the last timer was set to
-	long warnings = 0;	    // xi_assert_failed
+	long notifies = 0;     // backend -> frontend events
+	long timers_fired = 0; // xi_work_queue_after
+	long warnings = 0;     // xi_assert_failed
 };
 
 // The backend side of one xenbus device: which frontend it talks to.
