@@ -118,7 +118,7 @@ public:
 	// are (then take them: the event may not come).
 	bool ArmEventAfter(uint32_t n)
 	{
-		if (n == 1 && HasUnconsumedRequests())
+		if (HasUnconsumedRequests() && req_prod_seen_ - req_cons_ >= n)
 			return true;
 		ktl::WriteOnce(sring_->req_event, req_cons_ + n);
 		ktl::VirtMb();
