@@ -128,18 +128,10 @@ public:
 	// Requests the frontend has out: taken here, answers not yet consumed
 	// there, judged by the rsp_event it sets when it drains the ring. The
 	// frontend's word, so a hint only; a value beyond the ring reads as 0.
-	uint32_t FrontendDepth() const
-	{
-		RingIdx d = req_cons_ - (ktl::ReadOnce(sring_->rsp_event) - 1);
-		return d <= size_ ? d : 0;
-	}
+	uint32_t FrontendDepth() const { return SinceConsumed(req_cons_); }
 	// Responses published that the frontend has not consumed, judged (and
 	// trusted) the same way. Any context.
-	uint32_t UnreadResponses() const
-	{
-		RingIdx d = ktl::ReadOnce(rsp_published_) - (ktl::ReadOnce(sring_->rsp_event) - 1);
-		return d <= size_ ? d : 0;
-	}
+	uint32_t UnreadResponses() const { return SinceConsumed(ktl::ReadOnce(rsp_published_)); }
 
 	// Responses. The caller serialises these.
 	void PutResponse(const Response &r)
@@ -166,6 +158,14 @@ public:
 	}
 
 private:
+	// idx minus the responses the frontend consumed (rsp_event - 1); a
+	// value beyond the ring reads as 0.
+	uint32_t SinceConsumed(RingIdx idx) const
+	{
+		RingIdx d = idx - (ktl::ReadOnce(sring_->rsp_event) - 1);
+		return d <= size_ ? d : 0;
+	}
+
 	// Reads req_prod once. A producer more than a ring ahead is hostile.
 	bool RefreshProducer()
 	{
