@@ -33,7 +33,7 @@ using namespace xenidc;
 using Stat = enum bb2_stat;
 constexpr Stat kOoReq = BB2_OO_REQ, kRdReq = BB2_RD_REQ, kWrReq = BB2_WR_REQ, kFReq = BB2_F_REQ,
 	       kDsReq = BB2_DS_REQ, kRdSect = BB2_RD_SECT, kWrSect = BB2_WR_SECT,
-	       kErrors = BB2_ERRORS;
+	       kErrors = BB2_ERRORS, kBursts = BB2_BURSTS, kLooks = BB2_LOOKS;
 
 class Ring;
 class Vbd;

@@ -181,6 +181,9 @@ void Ring::FinishPass()
 		bool more = false;
 		if (polling_)
 			WithRing([](auto &ring) { ring.HoldResponses(); });
+		else
+			vbd_->Count(kBursts);
+		vbd_->Count(kLooks);
 		polling_ = true;
 		waiting_answers_.Store(0);
 		look_after_.Store(ktl::Max(in_flight() / kLookShare, 1u));

@@ -748,6 +748,8 @@ TEST_F(CoalescingTest, LooksAgainOnceTheFrontendQueuedAQuarter)
 	}
 	EXPECT_EQ(sim_.counters().notifies - notifies, 8);
 	EXPECT_EQ(sim_.counters().timers_fired, 0);
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 1u);
+	EXPECT_EQ(f.Stat(BB2_LOOKS), 9u) << "the first look, then one per quarter";
 	sim_.RunUntilIdle();
 }
 
@@ -790,6 +792,9 @@ TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
 	burst(100);
 	EXPECT_EQ(idle_looks(), 5) << "a frontend that never reads";
 	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 2u);
+	EXPECT_EQ(f.Stat(BB2_LOOKS), 2u + 2u + 2u + 4u)
+		<< "two per burst, and the idle looks that kept one going";
 }
 
 // Held answers and an armed timer do not outlive a disconnect.
