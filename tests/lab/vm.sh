@@ -51,8 +51,9 @@ mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/g/lab/hostile" "
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
 cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops and the counters, for make bench
-# make bench profiles dom0 (cpu-clock samples: no PMU, no text patching)
-[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf
+# make bench profiles dom0 and the guest (cpu-clock samples: no PMU, no
+# text patching)
+[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf && copy_bin "$RUN/g" perf
 for m in xenidc xenbus_lite blkback2 usbback; do
 	[ -f "$MODS/$m/$m.ko" ] && cp "$MODS/$m/$m.ko" "$RUN/d0/lab/modules/"
 done

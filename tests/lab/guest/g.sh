@@ -78,3 +78,28 @@ fio_iops() { # FILE
 		/^ *"iops" :/ { v = $3; sub(/,$/, "", v); io[j, ++n] = v; if (n == 1) order[++k] = j }
 		END { for (i = 1; i <= k; i++) print order[i], io[order[i], 1], io[order[i], 2] }' "$1"
 }
+
+# A cpu-clock profile of the whole machine, for make bench's counted runs
+# (the lab puts perf in dom0 and the guest only for make bench): samples on
+# a timer, nothing patched. Used in dom0 too.
+prof_start() { # FILE
+	perf record -a -g -e cpu-clock -F 499 -q -o "$1" 2>/dev/null &
+	echo $! >"$1.pid"
+}
+prof_stop() { kill -INT "$(cat "$1.pid")"; } # FILE
+prof_wait() { # FILE: until it is written (perf is this shell's child)
+	wait "$(cat "$1.pid")" 2>/dev/null
+	while kill -0 "$(cat "$1.pid")" 2>/dev/null; do sleep 0.2; done
+}
+# The share of samples by task, on one line (after prof_wait). Under PV a
+# sample lands where interrupts are next enabled, so the task is reliable,
+# the function less so.
+prof_shares() { # FILE
+	perf report -i "$1" --stdio --no-children --sort comm --percent-limit 1 -g none 2>/dev/null |
+		grep -v '^#' | grep . | head -8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } END { print "" }'
+}
+# The report by task and function, with the call chains (callee first)
+prof_report() { # FILE
+	perf report -i "$1" --stdio --no-children --sort comm,dso,sym --percent-limit 0.3 \
+		-g graph,0.5,callee 2>/dev/null | grep -v '^#' | grep .
+}

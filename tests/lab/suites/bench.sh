@@ -140,29 +140,32 @@ dom_secs() { xl list | awk 'NR > 1 { print $1, $NF }'; }
 # vbd_reqs STATS: the backend's requests so far, and how many waited for
 # resources (oo_req); both backends keep these counters
 vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req")"; }
+# coalescing STATS: blkback2's bursts polled and looks taken (none for
+# xen-blkback)
+coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; }
 
 # where TARGET JOB: one more run of JOB, counting per request dom0's CPU
 # time, context switches and interrupts (the three busiest sources), with
-# fio's mean latency, and a cpu-clock profile of dom0 (perf, sampling on a
-# timer: nothing is patched). (Not the workqueue tracepoints: switching a tracepoint
-# on or off under a PV dom0 on TCG has crashed dom0 here with an int3 oops in
-# the kernel's text patching.)
+# fio's mean latency, and cpu-clock profiles of dom0 and the guest (perf,
+# sampling on a timer: nothing is patched). (Not the workqueue tracepoints:
+# switching a tracepoint on or off under a PV dom0 on TCG has crashed dom0
+# here with an int3 oops in the kernel's text patching.)
 where() {
-	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 prof stats pcpus
+	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 stats pcpus k0 k1 l0 l1
 	stats=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics # xvdb
 	pcpus=$(xl info | awk '$1 == "nr_cpus" { print $3 }')
 	read -r r0 w0 <<<"$(vbd_reqs "$stats")"
+	read -r k0 l0 <<<"$(coalescing "$stats")"
 	irq_counts >/tmp/irq0
 	proc_ticks >/tmp/cpu0
 	c0=$(awk '/^ctxt/ { print $2 }' /proc/stat)
 	b0=$(busy_ticks)
-	perf record -a -g -e cpu-clock -F 499 -q -o /tmp/perf.data 2>/dev/null &
-	prof=$!
+	prof_start /tmp/perf.data
 	dom_secs >/tmp/dom0
 	u0=$(cut -d' ' -f1 /proc/uptime)
 	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$G c0=\$(guest_counts) && $(fio_cmd /dev/xvdb "$name") && c1=\$(guest_counts) && echo \$(grep -E '\"(total_ios|mean)\" :' /tmp/fio.json | head -4 | sed 's/.*: *//; s/,\$//') \$c0 \$c1" ||
-		{ fail "where $t $name" "$GOUT"; kill -INT $prof; wait $prof; return; }
-	kill -INT $prof
+		{ fail "where $t $name" "$GOUT"; prof_stop /tmp/perf.data; prof_wait /tmp/perf.data; return; }
+	prof_stop /tmp/perf.data
 	u1=$(cut -d' ' -f1 /proc/uptime)
 	dom_secs >/tmp/dom1
 	b1=$(busy_ticks)
@@ -170,6 +173,7 @@ where() {
 	proc_ticks >/tmp/cpu1
 	irq_counts >/tmp/irq1
 	read -r r1 w1 <<<"$(vbd_reqs "$stats")"
+	read -r k1 l1 <<<"$(coalescing "$stats")"
 	# fio (a read job): total_ios, then the means of slat, clat and lat in ns
 	fios=$(echo "$GOUT" | awk '{ print $1 }')
 	lat=$(echo "$GOUT" | awk '{ printf "%.0f", $4 / 1000 }')
@@ -177,6 +181,7 @@ where() {
 	# same window as dom0's counters
 	ios=$((r1 - r0 + (r1 == r0)))
 	echo "  where $t $name: $fios fio I/Os (mean latency ${lat} us), $ios backend requests, $((w1 - w0)) waited for resources; per request in dom0: $(awk -v a="$b0" -v b="$b1" -v n="$ios" 'BEGIN { printf "%.0f", (b - a) * 1e4 / n }') us CPU, $(awk -v a="$c0" -v b="$c1" -v n="$ios" 'BEGIN { printf "%.2f", (b - a) / n }') context switches"
+	[ "$l1" = "$l0" ] || echo "  where   coalescing: $((k1 - k0)) bursts polled, $((l1 - l0)) looks, $(awk -v n="$ios" -v l="$((l1 - l0))" 'BEGIN { printf "%.1f", n / l }') requests per look"
 	echo "  where   interrupts per request: $(top_deltas /tmp/irq0 /tmp/irq1 4 "$(awk -v n="$ios" 'BEGIN { print 1 / n }')")"
 	echo "  where   CPU us per request, busiest tasks: $(top_deltas /tmp/cpu0 /tmp/cpu1 5 "$(awk -v n="$ios" 'BEGIN { print 1e4 / n }')")"
 	# the guest's side, counted in the guest over fio's run (a little
@@ -189,11 +194,14 @@ where() {
 	# where interrupts are next enabled, so most fall in xen_hypercall_pv:
 	# the task is reliable, the function less so, and the call chains
 	# (callee first) say which path made the hypercall.
-	wait $prof
-	perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,sym --percent-limit 0.3 \
-		-g graph,0.5,callee 2>/dev/null | grep -v '^#' | grep . >"/out/perf-$t-$name.txt"
-	perf report -i /tmp/perf.data --stdio --no-children --sort comm --percent-limit 1 -g none 2>/dev/null |
-		grep -v '^#' | grep . | head -8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : "  where   share of dom0 samples: "), $2, $1 } END { print "" }'
+	prof_wait /tmp/perf.data
+	prof_report /tmp/perf.data >"/out/perf-$t-$name.txt"
+	echo "  where   share of dom0 samples: $(prof_shares /tmp/perf.data)"
+	# the guest's profile, from one more run (sampling slows the guest by
+	# a fifth here, so not in the counted one): the report to its console
+	# (kept in the results), the shares here
+	G_WATCH=1 g $(((RT + 1) * 3 + 120)) "$G prof_start /tmp/perf.data && $(fio_cmd /dev/xvdb "$name") && prof_stop /tmp/perf.data && prof_wait /tmp/perf.data && { echo '@@PERF $t $name'; prof_report /tmp/perf.data; } >/dev/console && prof_shares /tmp/perf.data" &&
+		echo "  where   share of the guest's samples (a run of its own): $GOUT"
 }
 
 # ---- setup ----
