@@ -16,7 +16,8 @@
 # repetitions (default 3). BENCH_PEERS adds blkback2 with module
 # parameters to the peers' loop ("blkback2 xen-blkback
 # blkback2-coalesce_us=0"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
-# BENCH_WHERE picks the counted runs' targets ("none": no counted runs).
+# BENCH_WHERE picks the counted runs' targets ("none": no counted runs),
+# BENCH_GTOD_REDUCE=0 keeps all of fio's clock reads in the ratio runs.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 

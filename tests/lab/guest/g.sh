@@ -79,6 +79,12 @@ fio_iops() { # FILE
 		END { for (i = 1; i <= k; i++) print order[i], io[order[i], 1], io[order[i], 2] }' "$1"
 }
 
+# The I/Os of a one-job fio JSON report, all directions: "TOTAL_IOS IOPS"
+fio_totals() { # FILE
+	awk '/^ *"(total_ios|iops)" :/ { v = $3; sub(/,$/, "", v); t[$1] += v }
+		END { print t["\"total_ios\""] + 0, t["\"iops\""] + 0 }' "$1"
+}
+
 # A cpu-clock profile of the whole machine, for make bench's counted runs
 # (the lab puts perf in dom0 and the guest only for make bench): samples on
 # a timer, nothing patched. Used in dom0 too.
