@@ -67,6 +67,10 @@ unload_backend() {
 
 guest_domid() { xl domid "$GUEST" 2>/dev/null; }
 gpath() { echo "/local/domain/$(guest_domid)/data/$1"; }
+# the guest's xvdb (device 51728) statistics/ in sysfs, and from it
+# blkback2's coalescing counters: "BURSTS LOOKS" (0 0 for xen-blkback)
+xvdb_stats() { echo "/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics"; }
+coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; } # STATS
 
 # guest_start [CONFIG LINE...]: creates the guest and waits for its agent.
 # Under TCG a guest kernel sometimes dies early with "Oops: int3" (a race

@@ -147,9 +147,6 @@ dom_secs() { xl list | awk 'NR > 1 { print $1, $NF }'; }
 # vbd_reqs STATS: the backend's requests so far, and how many waited for
 # resources (oo_req); both backends keep these counters
 vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req")"; }
-# coalescing STATS: blkback2's bursts polled and looks taken (none for
-# xen-blkback)
-coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; }
 
 # where TARGET JOB: one more run of JOB, counting per request dom0's CPU
 # time, context switches and interrupts (the three busiest sources), with
@@ -159,7 +156,7 @@ coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks"
 # here with an int3 oops in the kernel's text patching.)
 where() {
 	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 stats pcpus k0 k1 l0 l1
-	stats=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics # xvdb
+	stats=$(xvdb_stats)
 	pcpus=$(xl info | awk '$1 == "nr_cpus" { print $3 }')
 	read -r r0 w0 <<<"$(vbd_reqs "$stats")"
 	read -r k0 l0 <<<"$(coalescing "$stats")"

@@ -129,11 +129,13 @@ check "the guest log check sees a warning written into the guest's log" log_catc
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
 # the ring's looks counted in statistics/ show the answers were coalesced
 coalesced_verify() {
-	local s=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics l0 b0
-	l0=$(cat $s/looks) b0=$(cat $s/bursts)
+	local s b0 l0 b1 l1
+	s=$(xvdb_stats)
+	read -r b0 l0 <<<"$(coalescing "$s")"
 	g 180 "fio --name=v --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M --verify=crc32c --do_verify=1 >/tmp/v.log 2>&1 || { tail -5 /tmp/v.log; exit 1; }" || return
-	echo "  coalescing: $(($(cat $s/bursts) - b0)) bursts polled, $(($(cat $s/looks) - l0)) looks, for 2048 requests"
-	[ "$(cat $s/looks)" -gt "$l0" ]
+	read -r b1 l1 <<<"$(coalescing "$s")"
+	echo "  coalescing: $((b1 - b0)) bursts polled, $((l1 - l0)) looks, for 2048 requests"
+	[ "$l1" -gt "$l0" ]
 }
 [ "$BACKEND" = blkback2 ] && check "4 MiB of random 4 KiB writes at QD16 (answers coalesced) read back intact" coalesced_verify
 g 30 "(fio --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randrw --size=512M --time_based --runtime=600 --name=small --bs=4k --iodepth=32 --name=large --bs=64k --iodepth=16 >/dev/null 2>&1 &) ; sleep 3"
