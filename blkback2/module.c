@@ -68,15 +68,36 @@ MODULE_PARM_DESC(max_persistent_grants,
 		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056)");
 module_param_named(feature_persistent, bb2_limits.persistent, uint, 0444);
 MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1)");
-module_param_named(batch, bb2_limits.batch, uint, 0444);
-MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32)");
+/* batch and coalesce_us are writable; a write is range-checked as at load. */
+static int bb2_set_batch(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1024);
+}
+
+static int bb2_set_coalesce_us(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 100000);
+}
+
+static const struct kernel_param_ops bb2_batch_ops = {
+	.set = bb2_set_batch,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops bb2_coalesce_us_ops = {
+	.set = bb2_set_coalesce_us,
+	.get = param_get_uint,
+};
+
+module_param_cb(batch, &bb2_batch_ops, &bb2_limits.batch, 0644);
+MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32; writable)");
 module_param_named(map_batch, bb2_limits.map_batch, uint, 0444);
 MODULE_PARM_DESC(map_batch,
 		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements)");
 
-module_param_named(coalesce_us, bb2_limits.coalesce_us, uint, 0444);
+module_param_cb(coalesce_us, &bb2_coalesce_us_ops, &bb2_limits.coalesce_us, 0644);
 MODULE_PARM_DESC(coalesce_us,
-		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request)");
+		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request; writable)");
 
 static struct xbl_registration *bb2_reg;
 
@@ -100,9 +121,7 @@ static int __init blkback2_init(void)
 	    bb2_check("max_queues", l->max_queues, 1, BB2_MAX_QUEUES) ||
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
 	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
-	    bb2_check("batch", l->batch, 1, 1024) ||
-	    bb2_check("map_batch", l->map_batch, 0, 512) ||
-	    bb2_check("coalesce_us", l->coalesce_us, 0, 100000))
+	    bb2_check("map_batch", l->map_batch, 0, 512))
 		return -EINVAL;
 	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
 }

@@ -74,7 +74,6 @@ Status Ring::Open(const Config &c)
 	pc.max_elems = max_segs_;
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
 	pc.map_batch = bb2_limits.map_batch;
-	coalesce_us_ = bb2_limits.coalesce_us;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -117,6 +116,7 @@ void Ring::Pass(BackendDevice *self)
 	auto *r = static_cast<Ring *>(self);
 
 	r->look_after_.Store(0); // what completes during the pass goes out at its end
+	r->coalesce_us_ = ktl::ReadOnce(bb2_limits.coalesce_us); // writable at run time
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
 	r->consumed_ = 0;
@@ -157,11 +157,12 @@ constexpr uint32_t kIdleLooks = 4;
 // looks, and each look takes the new requests and publishes what was held
 // with one event. The first look of a burst keeps its answers for the next.
 // A look with nothing to wait for (above), large requests or a ring gone
-// shallow end the burst and turn the kicks back on.
+// shallow end the burst and turn the kicks back on, as does coalesce_us
+// switched to 0 (it is read at each pass).
 void Ring::FinishPass()
 {
-	bool live = coalesce_us_ && !stopping() && !broken_ && outcome_ == Outcome::kIdle;
-	bool poll = live && pass_segs_ <= consumed_ * kSmallSegs;
+	bool usable = !stopping() && !broken_ && outcome_ == Outcome::kIdle;
+	bool poll = usable && coalesce_us_ && pass_segs_ <= consumed_ * kSmallSegs;
 	uint32_t depth = 0, unread = 0;
 
 	if (polling_)
@@ -194,7 +195,7 @@ void Ring::FinishPass()
 			events().Kick();
 		else
 			events().KickAfter(coalesce_us_);
-	} else if (live) {
+	} else if (usable && (coalesce_us_ || polling_)) {
 		bool more = false;
 		polling_ = false;
 		WithRing([&](auto &ring) { more = ring.ArmEvent(); });
@@ -222,7 +223,8 @@ void Ring::Consume()
 		unsigned n;
 		BeginPass();
 		Outcome o = ring.Consume(
-			bb2_limits.batch, [this](const blkif::Request &r) { return Handle(r); }, &n,
+			ktl::ReadOnce(bb2_limits.batch),
+			[this](const blkif::Request &r) { return Handle(r); }, &n,
 			coalesce_us_ ? WhenEmpty::kPoll : WhenEmpty::kArmEvent);
 		EndPass(o, n);
 		consumed_ += n;

@@ -797,6 +797,42 @@ TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
 		<< "two per burst, and the idle looks that kept one going";
 }
 
+// coalesce_us is read at each pass: switched off during a burst, the next
+// look answers what was held and ends the burst (the kicks are back on, a
+// deep ring's answers go out at once); switched on again, the next deep
+// ring is polled as a new burst.
+TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
+{
+	auto &f = CoalescingFront();
+
+	Reads(f, 0, kDeep);
+	sim_.RunNow();
+	ASSERT_TRUE(f.Responses().empty()) << "held";
+	Reads(f, kDeep, kDeep + 1);
+	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
+	bb2_limits.coalesce_us = 0;
+	sim_.RunOne(); // the period ends
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), kDeep + 1u);
+	EXPECT_TRUE(sim_.timers().empty()) << "still polling";
+
+	long notifies = sim_.counters().notifies;
+	Reads(f, 100, 100 + kDeep);
+	EXPECT_FALSE(sim_.runq().empty()) << "no kick";
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), (size_t)kDeep) << "held with coalescing off";
+	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
+	EXPECT_TRUE(sim_.timers().empty());
+
+	bb2_limits.coalesce_us = 1000;
+	Reads(f, 200, 200 + kDeep);
+	sim_.RunNow();
+	EXPECT_TRUE(f.Responses().empty()) << "not held with coalescing back on";
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 2u);
+}
+
 // Held answers and an armed timer do not outlive a disconnect.
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {

@@ -138,6 +138,22 @@ coalesced_verify() {
 	[ "$l1" -gt "$l0" ]
 }
 [ "$BACKEND" = blkback2 ] && check "4 MiB of random 4 KiB writes at QD16 (answers coalesced) read back intact" coalesced_verify
+# coalesce_us is writable: switched off and on under the same I/O, every
+# answer still comes (a ring caught mid-burst ends it); out of range refused
+coalesce_switched() {
+	local p=/sys/module/blkback2/parameters/coalesce_us old rc
+	old=$(cat $p)
+	touch /tmp/switching
+	(while [ -e /tmp/switching ]; do echo 0 >$p; sleep 0.2; echo "$old" >$p; sleep 0.2; done) &
+	g 180 "fio --name=s --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M --offset=8M --verify=crc32c --do_verify=1 >/tmp/s.log 2>&1 || { tail -5 /tmp/s.log; exit 1; }"
+	rc=$?
+	rm /tmp/switching
+	wait
+	[ "$(cat $p)" = "$old" ] && ! echo 100001 2>/dev/null >$p && [ "$(cat $p)" = "$old" ] && return $rc
+	echo "coalesce_us: $(cat $p), after $old and a write of 100001"
+	return 1
+}
+[ "$BACKEND" = blkback2 ] && check "coalesce_us switched off and on every 0.2 s under 4 KiB writes at QD16: read back intact; 100001 refused" coalesce_switched
 g 30 "(fio --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randrw --size=512M --time_based --runtime=600 --name=small --bs=4k --iodepth=32 --name=large --bs=64k --iodepth=16 >/dev/null 2>&1 &) ; sleep 3"
 sleep 3
 check "xl destroy with fio running" timeout 60 xl destroy $GUEST
