@@ -12,7 +12,8 @@
 #
 # While working on the data path: BENCH_ONLY=blk measures only blkback2
 # against xen-blkback (and where the time goes), BENCH_ONLY=where only the
-# counted runs, BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
+# counted runs, BENCH_ONLY=var only blkback2's optimisations (each
+# switched off in turn), BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
 # repetitions (default 3). BENCH_PEERS adds blkback2 with module
 # parameters to the peers' loop ("blkback2 xen-blkback
 # blkback2-coalesce_us=0"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
@@ -88,8 +89,7 @@ BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOB
 	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 coalesce_us=0 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
-	# rr1: from the peers' loop, the same boot but earlier
-	ratio blkback2 var:coalesce_us=0 rr1 "  vs coalesce_us=0"
+	ratio var:blkback2 var:coalesce_us=0 rr1 "  vs coalesce_us=0"
 	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
 	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
 		echo "$t in the peers' loop / default, / xen-blkback:"

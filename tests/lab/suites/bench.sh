@@ -36,9 +36,10 @@ WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
 PEERS=${BENCH_PEERS:-blkback2 xen-blkback}
 
 metric() { echo "@@LAB metric bench $*"; }
-# BENCH_ONLY=blk or where: blkback2 against xen-blkback only; usb: the
-# USB part only
+# BENCH_ONLY=blk or where: blkback2 against xen-blkback only; var:
+# blkback2's optimisations only; usb: the USB part only
 full() { [ -z "${BENCH_ONLY:-}" ]; }
+var_part() { full || [ "$BENCH_ONLY" = var ]; }
 usb_part() { full || [ "$BENCH_ONLY" = usb ]; }
 blk_part() { [ "${BENCH_ONLY:-}" != usb ]; }
 
@@ -90,10 +91,27 @@ run_jobs() {
 blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
 # serve TARGET: the vbd backend for the next measurements (xvdb), named
-# in SERVED once it serves
+# in SERVED once it serves. blkback2's writable parameters (batch,
+# coalesce_us) are switched in place while blkback2 serves with its
+# load-time defaults: a reconnect costs about 15 s here.
 SERVED=
+WRITABLE="batch coalesce_us"
+declare -A DEFAULTS # the writable parameters as blkback2 loaded
+writable() { # TARGET: blkback2 with at most one writable parameter set
+	local p
+	[ "$1" = blkback2 ] && return
+	for p in $WRITABLE; do [[ $1 == blkback2-$p=* ]] && return; done
+	return 1
+}
 serve() {
-	local mod params unbound=N
+	local mod params unbound=N p
+	if writable "$1" && writable "$SERVED" && [ ${#DEFAULTS[@]} -gt 0 ]; then
+		for p in $WRITABLE; do echo "${DEFAULTS[$p]}" >/sys/module/blkback2/parameters/$p; done
+		p=${1#blkback2-}
+		[ "$1" = blkback2 ] || echo "${p#*=}" >"/sys/module/blkback2/parameters/${p%=*}"
+		SERVED=$1
+		return
+	fi
 	SERVED=
 	case $1 in
 	xen-blkback) mod=xen-blkback params= ;;
@@ -114,7 +132,8 @@ serve() {
 	else
 		lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko
 		# shellcheck disable=SC2086
-		insmod /lab/modules/blkback2.ko ${params//,/ }
+		insmod /lab/modules/blkback2.ko ${params//,/ } && { [ -n "$params" ] ||
+			for p in $WRITABLE; do DEFAULTS[$p]=$(cat /sys/module/blkback2/parameters/$p); done; }
 	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null && SERVED=$1
 }
 
@@ -230,7 +249,8 @@ check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 
 # ---- block: the peers interleaved, REPS times ----
 BLK_REPS=$REPS
-case ${BENCH_ONLY:-} in where | usb) BLK_REPS=0 ;; esac
+case ${BENCH_ONLY:-} in where | usb | var) BLK_REPS=0 ;; esac
+[ "${BENCH_ONLY:-}" = var ] && WHERE_TARGETS=
 full || WHERE_JOBS="rr32 sr1m"
 WHERE_JOBS=${BENCH_WHERE_JOBS:-$WHERE_JOBS}
 # rotate N WORD...: the words from the Nth on, then the first N. Each
@@ -269,22 +289,28 @@ blk_part && for t in $WHERE_TARGETS; do
 done
 
 # ---- blkback2's optimisations, each switched off in turn ----
-# Each configuration served once for all its repetitions (a reconnect costs
-# half a minute here), the jobs interleaved within the one fio run. Event
-# coalescing trades latency for events: measured at queue depth 1 too.
-COALESCE=blkback2-coalesce_us=0
-var_jobs() { # VARIANT: JOB.REP for its jobs and repetitions
-	local j js=$VARIANT_JOBS
-	[ "$1" = "$COALESCE" ] && js="rr1 $js"
-	for rep in $(seq "$REPS"); do for j in $js; do echo "$j.$rep"; done; done
+# Interleaved like the peers, REPS times, default in the middle and the
+# order reversed every other repetition: a machine that speeds up or slows
+# down midway tilts each variant's ratio one way in one repetition and the
+# other way in the next, by at most three places. batch and coalesce_us
+# sit next to the default: they switch in place. Event coalescing trades
+# latency for events: measured at queue depth 1 too.
+VARIANTS="blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1 xenidc-unbound_work=1"
+var_jobs() { # VARIANT: its jobs
+	case $1 in blkback2 | blkback2-coalesce_us=0) echo rr1 ;; esac
+	echo $VARIANT_JOBS
 }
-full && for v in blkback2 blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-max_queues=1 blkback2-batch=1 $COALESCE xenidc-unbound_work=1; do
-	if [ "$SERVED" = "$v" ] || serve "$v"; then
-		# shellcheck disable=SC2046
-		run_jobs "var:${v#blkback2-}" 0 /dev/xvdb $(var_jobs "$v")
-	else
-		fail "bench: serve xvdb with $v"
-	fi
+var_part && for rep in $(seq "$REPS"); do
+	vs=$VARIANTS
+	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
+	for v in $vs; do
+		if [ "$SERVED" = "$v" ] || serve "$v"; then
+			# shellcheck disable=SC2046
+			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $(var_jobs "$v")
+		else
+			fail "bench: serve xvdb with $v (#$rep)"
+		fi
+	done
 done
 blk_part && detach xvdb
 blk_part && check "the guest's kernel log is clean after the backends took turns" log_clean guest
