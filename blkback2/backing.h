@@ -16,8 +16,8 @@ extern "C" {
 struct bb2_backing;
 
 /*
- * Tunables: module parameters (module.c), read when a ring connects; batch
- * and coalesce_us are writable and read at each pass.
+ * Tunables: module parameters (module.c), read when a ring connects; batch,
+ * map_batch and coalesce_us are writable and read at each pass.
  */
 struct bb2_limits {
 	uint32_t max_indirect_segments;

@@ -68,10 +68,15 @@ MODULE_PARM_DESC(max_persistent_grants,
 		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056)");
 module_param_named(feature_persistent, bb2_limits.persistent, uint, 0444);
 MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1)");
-/* batch and coalesce_us are writable; a write is range-checked as at load. */
+/* batch, map_batch and coalesce_us are writable, range-checked as at load. */
 static int bb2_set_batch(const char *val, const struct kernel_param *kp)
 {
 	return param_set_uint_minmax(val, kp, 1, 1024);
+}
+
+static int bb2_set_map_batch(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 512);
 }
 
 static int bb2_set_coalesce_us(const char *val, const struct kernel_param *kp)
@@ -84,6 +89,11 @@ static const struct kernel_param_ops bb2_batch_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops bb2_map_batch_ops = {
+	.set = bb2_set_map_batch,
+	.get = param_get_uint,
+};
+
 static const struct kernel_param_ops bb2_coalesce_us_ops = {
 	.set = bb2_set_coalesce_us,
 	.get = param_get_uint,
@@ -91,9 +101,9 @@ static const struct kernel_param_ops bb2_coalesce_us_ops = {
 
 module_param_cb(batch, &bb2_batch_ops, &bb2_limits.batch, 0644);
 MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32; writable)");
-module_param_named(map_batch, bb2_limits.map_batch, uint, 0444);
+module_param_cb(map_batch, &bb2_map_batch_ops, &bb2_limits.map_batch, 0644);
 MODULE_PARM_DESC(map_batch,
-		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements)");
+		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements; writable)");
 
 module_param_cb(coalesce_us, &bb2_coalesce_us_ops, &bb2_limits.coalesce_us, 0644);
 MODULE_PARM_DESC(coalesce_us,
@@ -120,8 +130,7 @@ static int __init blkback2_init(void)
 		      XENBUS_MAX_RING_GRANT_ORDER) ||
 	    bb2_check("max_queues", l->max_queues, 1, BB2_MAX_QUEUES) ||
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
-	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
-	    bb2_check("map_batch", l->map_batch, 0, 512))
+	    bb2_check("feature_persistent", l->persistent, 0, 1))
 		return -EINVAL;
 	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
 }

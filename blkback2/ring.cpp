@@ -73,7 +73,6 @@ Status Ring::Open(const Config &c)
 	pc.frames = ktl::Max(bb2_limits.pool_frames, max_segs_);
 	pc.max_elems = max_segs_;
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
-	pc.map_batch = bb2_limits.map_batch;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -116,7 +115,9 @@ void Ring::Pass(BackendDevice *self)
 	auto *r = static_cast<Ring *>(self);
 
 	r->look_after_.Store(0); // what completes during the pass goes out at its end
-	r->coalesce_us_ = ktl::ReadOnce(bb2_limits.coalesce_us); // writable at run time
+	// writable at run time
+	r->coalesce_us_ = ktl::ReadOnce(bb2_limits.coalesce_us);
+	r->pool_->SetMapBatch(ktl::ReadOnce(bb2_limits.map_batch));
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
 	r->FinishCompleted();
 	r->consumed_ = 0;

@@ -116,6 +116,8 @@ public:
 	// unmaps the cache.
 	void SetPersistent(bool on) XI_EXPORT(xi_pool_set_persistent);
 	bool persistent() const { return persistent_on_; }
+	// Config::map_batch, changeable between Map()/Unmap() calls.
+	void SetMapBatch(uint32_t n) { cfg_.map_batch = n; }
 
 	// All or nothing. -EAGAIN: not enough free frames or buffers now (try
 	// again after some Unmap). -EINVAL: malformed. -EFAULT: a grant did not

@@ -261,6 +261,26 @@ TEST_F(PoolTest, UnmapBatchUsesOneHypercall)
 	RbrMapperPool::Destroy(pool);
 }
 
+// map_batch caps the grant ops per call, and can change between calls.
+TEST_F(PoolTest, MapBatchSplitsTheCallsAndCanChange)
+{
+	RbrMapperPool *pool = Make(Sg(16, 8));
+	GuestBuf buf(sim_, kGuest, 3, false);
+	auto elems = buf.Elems(0, 4096);
+	Slot s(8);
+	pool->SetMapBatch(1);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).ok());
+	EXPECT_EQ(sim_.counters().map_calls, 3) << "one call per grant";
+	pool->Unmap(&s.m);
+	EXPECT_EQ(sim_.counters().unmap_calls, 3);
+	pool->SetMapBatch(0);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, elems), Direction::kFromDevice, &s.m).ok());
+	EXPECT_EQ(sim_.counters().map_calls, 4) << "one call for the request";
+	pool->Unmap(&s.m);
+	EXPECT_EQ(sim_.counters().unmap_calls, 4);
+	RbrMapperPool::Destroy(pool);
+}
+
 TEST_F(PoolTest, StagingCopiesInBeforeAWriteToTheDevice)
 {
 	RbrMapperPool *pool = Make(Staged(2, 16 * XI_PAGE_SIZE, 16));

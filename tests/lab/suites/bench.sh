@@ -92,10 +92,10 @@ blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
 # serve TARGET: the vbd backend for the next measurements (xvdb), named
 # in SERVED once it serves. blkback2's writable parameters (batch,
-# coalesce_us) are switched in place while blkback2 serves with its
-# load-time defaults: a reconnect costs about 15 s here.
+# map_batch, coalesce_us) are switched in place while blkback2 serves with
+# its load-time defaults: a reconnect costs 10-15 s here.
 SERVED=
-WRITABLE="batch coalesce_us"
+WRITABLE="batch map_batch coalesce_us"
 declare -A DEFAULTS # the writable parameters as blkback2 loaded
 writable() { # TARGET: blkback2 with at most one writable parameter set
 	local p
@@ -292,8 +292,8 @@ done
 # Interleaved like the peers, REPS times, default in the middle and the
 # order reversed every other repetition: a machine that speeds up or slows
 # down midway tilts each variant's ratio one way in one repetition and the
-# other way in the next, by at most three places. batch and coalesce_us
-# sit next to the default: they switch in place. Event coalescing trades
+# other way in the next, by at most three places. The writable ones sit
+# next to the default: they switch in place. Event coalescing trades
 # latency for events: measured at queue depth 1 too.
 VARIANTS="blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1 xenidc-unbound_work=1"
 var_jobs() { # VARIANT: its jobs
@@ -305,8 +305,13 @@ var_part && for rep in $(seq "$REPS"); do
 	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
 	for v in $vs; do
 		if [ "$SERVED" = "$v" ] || serve "$v"; then
+			read -r _ l0 <<<"$(coalescing "$(xvdb_stats)")"
 			# shellcheck disable=SC2046
 			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $(var_jobs "$v")
+			read -r _ l1 <<<"$(coalescing "$(xvdb_stats)")"
+			# switched off in place, it must be off
+			[ "$v" != blkback2-coalesce_us=0 ] || [ "$l1" = "$l0" ] ||
+				fail "bench: coalesce_us=0 (#$rep) still polled" "$((l1 - l0)) looks"
 		else
 			fail "bench: serve xvdb with $v (#$rep)"
 		fi
