@@ -89,7 +89,6 @@ BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOB
 	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 coalesce_us=0 xenidc-unbound_work=1; do
 		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
 	done
-	ratio var:blkback2 var:coalesce_us=0 rr1 "  vs coalesce_us=0"
 	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
 	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
 		echo "$t in the peers' loop / default, / xen-blkback:"

@@ -293,21 +293,17 @@ done
 # order reversed every other repetition: a machine that speeds up or slows
 # down midway tilts each variant's ratio one way in one repetition and the
 # other way in the next, by at most three places. The writable ones sit
-# next to the default: they switch in place. Event coalescing trades
-# latency for events: measured at queue depth 1 too.
+# next to the default: they switch in place. Every variant runs the same
+# jobs in the same order, so each job follows the same history.
 VARIANTS="blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1 xenidc-unbound_work=1"
-var_jobs() { # VARIANT: its jobs
-	case $1 in blkback2 | blkback2-coalesce_us=0) echo rr1 ;; esac
-	echo $VARIANT_JOBS
-}
 var_part && for rep in $(seq "$REPS"); do
 	vs=$VARIANTS
 	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
 	for v in $vs; do
 		if [ "$SERVED" = "$v" ] || serve "$v"; then
 			read -r _ l0 <<<"$(coalescing "$(xvdb_stats)")"
-			# shellcheck disable=SC2046
-			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $(var_jobs "$v")
+			# shellcheck disable=SC2086
+			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $VARIANT_JOBS
 			read -r _ l1 <<<"$(coalescing "$(xvdb_stats)")"
 			# switched off in place, it must be off
 			[ "$v" != blkback2-coalesce_us=0 ] || [ "$l1" = "$l0" ] ||
