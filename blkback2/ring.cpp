@@ -115,7 +115,7 @@ void Ring::Pass(BackendDevice *self)
 	auto *r = static_cast<Ring *>(self);
 
 	r->look_after_.Store(0); // what completes during the pass goes out at its end
-	// writable at run time
+	// the writable parameters, as they are for this pass
 	r->coalesce_us_ = ktl::ReadOnce(bb2_limits.coalesce_us);
 	r->pool_->SetMapBatch(ktl::ReadOnce(bb2_limits.map_batch));
 	r->WithRing([](auto &ring) { ring.HoldResponses(); });
@@ -162,6 +162,7 @@ constexpr uint32_t kIdleLooks = 4;
 // switched to 0 (it is read at each pass).
 void Ring::FinishPass()
 {
+	// the pass took all there was, and the ring goes on
 	bool usable = !stopping() && !broken_ && outcome_ == Outcome::kIdle;
 	bool poll = usable && coalesce_us_ && pass_segs_ <= consumed_ * kSmallSegs;
 	uint32_t depth = 0, unread = 0;
