@@ -13,8 +13,8 @@
 # While working on the data path: BENCH_ONLY=blk measures only blkback2
 # against xen-blkback (and where the time goes), BENCH_ONLY=where only the
 # counted runs, BENCH_ONLY=var only blkback2's optimisations (each
-# switched off in turn), BENCH_ONLY=usb only the USB part; BENCH_REPS=N sets the
-# repetitions (default 3). BENCH_PEERS adds blkback2 with module
+# switched off in turn), BENCH_ONLY=usb only the USB part; BENCH_REPS=N
+# sets the repetitions (default 3). BENCH_PEERS adds blkback2 with module
 # parameters to the peers' loop ("blkback2 xen-blkback
 # blkback2-coalesce_us=0"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
 # BENCH_WHERE picks the counted runs' targets ("none": no counted runs),
