@@ -127,12 +127,19 @@ check "the guest log check sees a warning written into the guest's log" log_catc
 
 # ---- the guest dies in the middle of I/O (blkback2: holding answers of the 4 KiB job) ----
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
+# qd16_verify NAME [FIO OPTION...]: 4 MiB of random 4 KiB writes at QD16 on
+# xvdb, read back and checked
+qd16_verify() {
+	local n=$1
+	shift
+	g 180 "fio --name=$n --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M $* --verify=crc32c --do_verify=1 >/tmp/$n.log 2>&1 || { tail -5 /tmp/$n.log; exit 1; }"
+}
 # the ring's looks counted in statistics/ show the answers were coalesced
 coalesced_verify() {
 	local s b0 l0 b1 l1
 	s=$(xvdb_stats)
 	read -r b0 l0 <<<"$(coalescing "$s")"
-	g 180 "fio --name=v --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M --verify=crc32c --do_verify=1 >/tmp/v.log 2>&1 || { tail -5 /tmp/v.log; exit 1; }" || return
+	qd16_verify v || return
 	read -r b1 l1 <<<"$(coalescing "$s")"
 	echo "  coalescing: $((b1 - b0)) bursts polled, $((l1 - l0)) looks, for 2048 requests"
 	[ "$l1" -gt "$l0" ]
@@ -145,7 +152,7 @@ coalesce_switched() {
 	old=$(cat $p)
 	touch /tmp/switching
 	(while [ -e /tmp/switching ]; do echo 0 >$p; sleep 0.2; echo "$old" >$p; sleep 0.2; done) &
-	g 180 "fio --name=s --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randwrite --bs=4k --iodepth=16 --size=4M --offset=8M --verify=crc32c --do_verify=1 >/tmp/s.log 2>&1 || { tail -5 /tmp/s.log; exit 1; }"
+	qd16_verify s --offset=8M
 	rc=$?
 	rm /tmp/switching
 	wait
