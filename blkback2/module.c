@@ -3,7 +3,8 @@
  * blkback2: a Xen block backend (xenbus type "vbd") over the xenidc core.
  * Serves the standard blkif protocol to unmodified frontends such as Linux
  * xen-blkfront. The in-tree xen-blkback serves the same type: only one of
- * the two can be loaded (see README.md, "Coexistence with xen-blkback").
+ * the two can be loaded, unless coexist=Y (see README.md, "Coexistence with
+ * xen-blkback").
  */
 #define pr_fmt(fmt) "blkback2: " fmt
 
@@ -109,6 +110,11 @@ module_param_cb(coalesce_us, &bb2_coalesce_us_ops, &bb2_limits.coalesce_us, 0644
 MODULE_PARM_DESC(coalesce_us,
 		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request; writable)");
 
+static bool bb2_coexist;
+module_param_named(coexist, bb2_coexist, bool, 0444);
+MODULE_PARM_DESC(coexist,
+		 "Register as driver \"blkback2\", not \"vbd\", so that xen-blkback can be loaded too; each new vbd then goes to the driver registered first unless bound by name with the xen-backend bus's drivers_autoprobe off (default N)");
+
 static struct xbl_registration *bb2_reg;
 
 static int bb2_check(const char *name, unsigned int v, unsigned int min, unsigned int max)
@@ -132,7 +138,8 @@ static int __init blkback2_init(void)
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
 	    bb2_check("feature_persistent", l->persistent, 0, 1))
 		return -EINVAL;
-	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &bb2_reg);
+	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME,
+			    bb2_coexist ? KBUILD_MODNAME : NULL, &bb2_reg);
 }
 
 static void __exit blkback2_exit(void)

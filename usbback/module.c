@@ -26,7 +26,7 @@ static struct xbl_registration *ub_reg;
 
 static int __init usbback_init(void)
 {
-	int err = xbl_register(ub_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, &ub_reg);
+	int err = xbl_register(ub_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, NULL, &ub_reg);
 
 	if (err)
 		return err;

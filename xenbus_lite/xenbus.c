@@ -275,7 +275,7 @@ static void xbl_dev_remove(struct xenbus_device *dev)
 }
 
 int xbl_register(const void *driver, struct module *owner, const char *mod_name,
-		 struct xbl_registration **out)
+		 const char *name, struct xbl_registration **out)
 {
 	struct xbl_registration *reg;
 	int err;
@@ -292,10 +292,11 @@ int xbl_register(const void *driver, struct module *owner, const char *mod_name,
 	reg->xd.otherend_changed = xbl_dev_otherend_changed;
 	reg->xd.remove = xbl_dev_remove;
 	/*
-	 * The driver is named after its device type, as the in-tree backends
-	 * are: the bus refuses a second "vbd" driver, so blkback2 and
-	 * xen-blkback can never both claim the same devices.
+	 * By default the driver is named after its device type, as the in-tree
+	 * backends are: the bus refuses a second "vbd" driver, so blkback2 and
+	 * xen-blkback never both claim new devices unless asked to.
 	 */
+	reg->xd.name = name;
 	err = __xenbus_register_backend(&reg->xd, owner, mod_name);
 	if (err) {
 		kfree(reg);

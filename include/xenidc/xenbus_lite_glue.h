@@ -16,9 +16,12 @@ extern "C" {
 struct module;
 struct xbl_registration;
 
-/* For drivers: registers the descriptor as a xenbus backend driver. */
+/*
+ * For drivers: registers the descriptor as a xenbus backend driver, named
+ * name, or after its device type if name is NULL.
+ */
 int xbl_register(const void *driver, struct module *owner, const char *mod_name,
-		 struct xbl_registration **out);
+		 const char *name, struct xbl_registration **out);
 void xbl_unregister(struct xbl_registration *reg);
 
 /* For the glue: the descriptor's fields it needs, and the shim's entries. */

@@ -67,9 +67,15 @@ unload_backend() {
 
 guest_domid() { xl domid "$GUEST" 2>/dev/null; }
 gpath() { echo "/local/domain/$(guest_domid)/data/$1"; }
-# the guest's xvdb (device 51728) statistics/ in sysfs, and from it
-# blkback2's coalescing counters: "BURSTS LOOKS" (0 0 for xen-blkback)
-xvdb_stats() { echo "/sys/bus/xen-backend/devices/vbd-$(guest_domid)-51728/statistics"; }
+# vdev_num xvdX: the disk's device number (xvdb: 51728, major 202 and 16
+# minors per disk)
+vdev_num() { echo $((202 * 256 + ($(printf %d "'${1#xvd}") - 97) * 16)); }
+# the guest's disk's backend device in sysfs (VDEV: xvdX), its statistics/,
+# and from those blkback2's coalescing counters: "BURSTS LOOKS" (0 0 for
+# xen-blkback)
+vbd_dev() { echo "vbd-$(guest_domid)-$(vdev_num "$1")"; }
+vbd_stats() { echo "/sys/bus/xen-backend/devices/$(vbd_dev "$1")/statistics"; }
+xvdb_stats() { vbd_stats xvdb; }
 coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; } # STATS
 
 # guest_start [CONFIG LINE...]: creates the guest and waits for its agent.
@@ -164,6 +170,21 @@ vbd_count() { xenstore-list "$(vbd_backend_dir)" 2>/dev/null | wc -l; }
 no_vbds() { [ "$(vbd_count)" = 0 ]; }
 attach() { timeout 60 xl block-attach $GUEST "$1"; } # TARGET,VDEV,MODE
 detach() { timeout 60 xl block-detach $GUEST "$1"; } # VDEV
+vbd_gone() { ! xenstore-read "$(vbd_backend_dir)/$(vdev_num "$1")/state" >/dev/null 2>&1; } # VDEV
+# attach_to DRIVER TARGET,VDEV,MODE: attach, with the new vbd bound to
+# DRIVER (blkback2, loaded with coexist=Y, or vbd: xen-blkback) while both
+# are loaded. The bus's probing is off until the device is bound by name:
+# xl waits (10 s at most) for a backend to take it.
+attach_to() {
+	local bus=/sys/bus/xen-backend dev pid rc=0
+	dev=$(vbd_dev "$(echo "$2" | cut -d, -f2)")
+	echo 0 >$bus/drivers_autoprobe
+	attach "$2" &
+	pid=$!
+	wait_for 8 test -e "$bus/devices/$dev" && echo "$dev" >"$bus/drivers/$1/bind" || rc=1
+	echo 1 >$bus/drivers_autoprobe
+	wait $pid && return $rc
+}
 
 load_usbback() {
 	lsmod | grep -q '^xenidc ' || insmod /lab/modules/xenidc.ko || return 1
