@@ -3,8 +3,8 @@
 #
 # make bench: the core's request path on the host (google-benchmark, no
 # sanitizers), then one lab boot (tests/lab/suites/bench.sh) measuring
-# blkback2 against xen-blkback, QEMU's qdisk and dom0 itself on one
-# null_blk, and usbback against QEMU's qusb and dom0 on the QEMU stick.
+# blkback2 against xen-blkback, QEMU's qdisk and dom0 itself on null_blk,
+# and usbback against QEMU's qusb and dom0 on the QEMU stick.
 # Prints ratios (median of the per-repetition ratios, and their range):
 # absolute numbers under TCG mean little, ratios from one boot do.
 # Everything raw (fio JSON, logs, the table) is kept in
@@ -14,11 +14,14 @@
 # against xen-blkback (and where the time goes), BENCH_ONLY=where only the
 # counted runs, BENCH_ONLY=var only blkback2's optimisations (each
 # switched off in turn), BENCH_ONLY=usb only the USB part; BENCH_REPS=N
-# sets the repetitions (default 3). BENCH_PEERS adds blkback2 with module
-# parameters to the peers' loop ("blkback2 xen-blkback
-# blkback2-coalesce_us=0"), BENCH_JOBS narrows its jobs ("rr1 rr32"),
-# BENCH_WHERE picks the counted runs' targets ("none": no counted runs),
+# sets the repetitions (default 3). BENCH_JOBS narrows the peers' jobs
+# ("rr1 rr32"), BENCH_VAR_JOBS picks the optimisations' ("rr1 rr32";
+# default "rr32 sr1m"), BENCH_WHERE the counted runs' targets ("none": no
+# counted runs; "blkback2-coalesce_us=0": blkback2 with a parameter),
 # BENCH_GTOD_REDUCE=0 keeps all of fio's clock reads in the ratio runs.
+# Checks on the comparison itself: BENCH_SWAP_DISKS=1 gives each backend
+# the other's disk, BENCH_TWIN=1 serves both disks with blkback2 (an A/A
+# run, "blkback2/twin").
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -68,34 +71,52 @@ ratio() {
 		$2 == j && $1 == a { va[$3] = $4 }
 		$2 == j && $1 == b { vb[$3] = $4 }
 		END { for (r in va) if ((r in vb) && vb[r] > 0) printf "%.3f\n", va[r] / vb[r] }' "$M" | sort -g)
-	if [ -z "$rs" ]; then
-		printf '%-34s %-7s %s\n' "$label" "$job" "no data"
+	summarize "$label" "$job" "$rs"
+}
+
+# summarize LABEL JOB RATIOS: their median and range (RATIOS sorted, one a line)
+summarize() {
+	if [ -z "$3" ]; then
+		printf '%-34s %-7s %s\n' "$1" "$2" "no data"
 		return
 	fi
-	awk -v l="$label" -v j="$job" '{ v[NR] = $1 } END {
+	awk -v l="$1" -v j="$2" '{ v[NR] = $1 } END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$rs"
+		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$3"
+}
+
+# yardstick V JOB [LABEL]: blkback2's default against variant V, each
+# divided by the same job on xen-blkback run beside it (the default's own
+# turns in the optimisations' loop, or else in the peers')
+yardstick() {
+	local v=$1 job=$2 label=${3:-$1} rs
+	rs=$(awk -v v="$v" -v j="$job" '
+		$2 == j { x[$1, $3] = $4; reps[$3] }
+		END { for (r in reps) {
+			d = x["var:blkback2", r] > 0 ? x["var:blkback2", r] / x["kb:blkback2", r] : \
+				x["xen-blkback", r] > 0 ? x["blkback2", r] / x["xen-blkback", r] : 0
+			if (d > 0 && x["var:" v, r] > 0 && x["kb:" v, r] > 0)
+				printf "%.3f\n", d / (x["var:" v, r] / x["kb:" v, r]) } }' "$M" | sort -g)
+	summarize "$label" "$job" "$rs"
 }
 
 BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOBS
 {
 	echo "ratio                              job     median (range over repetitions)"
 	for j in $BLK_JOBS; do ratio blkback2 xen-blkback $j; done
+	# BENCH_TWIN=1: blkback2 against itself on the other disk, the harness's own bias
+	grep -q '^twin ' "$M" && for j in $BLK_JOBS; do ratio blkback2 twin $j; done
 	for j in $BLK_JOBS; do ratio blkback2 qdisk $j; done
 	for j in $BLK_JOBS; do ratio blkback2 native $j; done
 	ratio usbback qusb read16m
 	ratio usbback usb-native read16m
-	echo "blkback2's optimisations (default / with it switched off):"
-	for v in feature_persistent=0 map_batch=1 max_queues=1 batch=1 coalesce_us=0 xenidc-unbound_work=1; do
-		for j in rr32 sr1m; do ratio var:blkback2 "var:$v" $j "  vs $v"; done
-	done
-	# BENCH_PEERS: blkback2 with parameters, interleaved with the peers
-	for t in $(awk '$1 ~ /^blkback2-/ { print $1 }' "$M" | sort -u); do
-		echo "$t in the peers' loop / default, / xen-blkback:"
+	# runs before 2026-12-02 have no xen-blkback beside the variants
+	kb=$(grep -c "^kb:" "$M")
+	echo "blkback2's optimisations (default / with it switched off$([ "$kb" = 0 ] || echo ", each over xen-blkback beside it")):"
+	for v in $(awk '$1 ~ /^var:/ && $1 != "var:blkback2" { print substr($1, 5) }' "$M" | sort -u); do
 		for j in $BLK_JOBS; do
-			grep -q "^$t $j " "$M" || continue
-			ratio "$t" blkback2 $j "  ${t#blkback2-} / default"
-			ratio "$t" xen-blkback $j "  ${t#blkback2-} / xen-blkback"
+			grep -q "^var:$v $j " "$M" || continue
+			if [ "$kb" = 0 ]; then ratio var:blkback2 "var:$v" $j "  vs $v"; else yardstick "$v" $j "  vs $v"; fi
 		done
 	done
 	echo "usbback's optimisations (default / with it switched off):"

@@ -65,7 +65,7 @@ ${BENCH_RUNTIME:+BENCH_RUNTIME=$BENCH_RUNTIME}
 ${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY}
 ${BENCH_GTOD_REDUCE:+BENCH_GTOD_REDUCE=$BENCH_GTOD_REDUCE}
 CFG
-for v in BENCH_WHERE BENCH_WHERE_JOBS BENCH_PEERS BENCH_JOBS; do # lists: quoted for the shell
+for v in BENCH_WHERE BENCH_WHERE_JOBS BENCH_VAR_JOBS BENCH_VARIANTS BENCH_JOBS BENCH_SWAP_DISKS BENCH_TWIN; do # lists: quoted for the shell
 	if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}" >>"$RUN/d0/lab/config"; fi
 done
 cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"

@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench, in dom0: one boot, one guest, one null_blk disk served in
-# turn by blkback2, by the in-tree xen-blkback and by QEMU's qdisk, then
-# read natively in dom0; the QEMU stick read through usbback, through QEMU's
-# qusb and natively. Every measurement is repeated (BENCH_REPS, default 3),
-# the peers interleaved, so drift in a long run hits them alike. Each result
-# is a line "@@LAB metric bench TARGET JOB REP VALUE" for the host to turn
-# into ratios; fio's JSON goes back in the results archive.
+# make bench, in dom0: one boot, one guest with three disks on null_blk,
+# served at once by blkback2 (xvdb), by the in-tree xen-blkback (xvdd) and
+# by QEMU's qdisk (xvdc), then the same fio natively in dom0; the QEMU stick
+# read through usbback, through QEMU's qusb and natively. Every measurement
+# is repeated (BENCH_REPS, default 3), the peers interleaved job by job, so
+# drift in a long run hits them alike. Each result is a line
+# "@@LAB metric bench TARGET JOB REP VALUE" for the host to turn into
+# ratios; fio's JSON goes back in the results archive.
 . /lab/lib.sh
 . /lab/suites/usb.sh
 . /lab/g.sh # busy_ticks, irq_total, fio_iops: the guest's helpers work here too
@@ -24,16 +25,25 @@ mkdir -p /out/fio
 
 # name rw bs iodepth
 JOBS="rr1:randread:4k:1 rr32:randread:4k:32 rw32:randwrite:4k:32 sr64k:read:64k:8 sw64k:write:64k:8 sr1m:read:1m:4 sw1m:write:1m:4"
-VARIANT_JOBS="rr32 sr1m"
+VARIANT_JOBS=${BENCH_VAR_JOBS:-rr32 sr1m}
 # the counted runs: the job that is behind; sr1m too when there is time.
 # BENCH_WHERE_JOBS and BENCH_WHERE (the targets: a backend, or blkback2
 # with module parameters, "blkback2-coalesce_us=0") override them.
 WHERE_JOBS="rr32"
 WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
 [ "$WHERE_TARGETS" = none ] && WHERE_TARGETS=
-# the peers' loop: BENCH_PEERS adds targets (blkback2 with parameters, as
-# above) and BENCH_JOBS narrows the jobs, for a quick look at one change
-PEERS=${BENCH_PEERS:-blkback2 xen-blkback}
+# the peers, each on its own disk of the guest (null_blk's nullb0 and
+# nullb1 alike); BENCH_JOBS narrows their jobs, for a quick look at one
+# change. Two checks on the comparison itself: BENCH_SWAP_DISKS=1 swaps
+# the two backends' disks, BENCH_TWIN=1 serves xen-blkback's with blkback2
+# too, as target "twin" (an A/A run: the peers only, no counted runs).
+B2=xvdb KB=xvdd
+[ "${BENCH_SWAP_DISKS:-}" = 1 ] && B2=xvdd KB=xvdb
+declare -A NULLB=([xvdb]=nullb0 [xvdd]=nullb1)
+PEER=xen-blkback
+[ "${BENCH_TWIN:-}" = 1 ] && PEER=twin
+PEERS="blkback2 $PEER qdisk"
+declare -A DISK=([blkback2]=$B2 [$PEER]=$KB [qdisk]=xvdc)
 
 metric() { echo "@@LAB metric bench $*"; }
 # BENCH_ONLY=blk or where: blkback2 against xen-blkback only; var:
@@ -45,29 +55,38 @@ blk_part() { [ "${BENCH_ONLY:-}" != usb ]; }
 
 job_spec() { echo $JOBS | tr ' ' '\n' | grep "^$1:"; }
 
-# fio_cmd DEV JOB[.REP]...: one fio run of the named jobs, one after the
-# other (one fio start and one guest round trip per target and repetition:
-# under TCG each costs seconds). fio runs on CPU 0: in the guest that
-# decides which of blkfront's queues carries the I/O and that its events
-# arrive on the CPU that submitted it, which otherwise changed with where
-# the scheduler put fio, and moved results more than the backends did.
+# fio_cmd DEV [TARGET@]JOB[.REP]...: one fio run of the named jobs, one
+# after the other (one fio start and one guest round trip: under TCG each
+# costs seconds), on DEV or on TARGET's disk. fio runs on CPU 0: in the
+# guest that decides which of blkfront's queues carries the I/O and that
+# its events arrive on the CPU that submitted it, which otherwise changed
+# with where the scheduler put fio, and moved results more than the
+# backends did.
 fio_cmd() {
 	local dev=$1 cmd name rw bs qd
 	shift
 	cmd="fio --cpus_allowed=0 --filename=$dev --ioengine=libaio --direct=1 --time_based=1 --runtime=$RT --ramp_time=1 $GTOD --output-format=json --output=/tmp/fio.json"
 	for name in "$@"; do
-		IFS=: read -r _ rw bs qd <<<"$(job_spec "${name%.*}")"
+		IFS=: read -r _ rw bs qd <<<"$(job_spec "$(job_of "$name")")"
 		cmd="$cmd --name=$name --rw=$rw --bs=$bs --iodepth=$qd --stonewall"
+		[ "$name" = "${name#*@}" ] || cmd="$cmd --filename=/dev/$(disk_of "${name%@*}")"
 	done
 	echo "$cmd"
 }
 
-# run_jobs TARGET REP DEV JOB[.REP]...: in the guest, or in dom0 for
-# "native"; a job named JOB.N is repetition N. The guest writes fio's JSON
-# to its console (dom0 keeps the log, and it goes back in the results
-# archive) and answers with each job's IOPS.
+# the disk of a job named TARGET@JOB: a peer's, or in the optimisations'
+# loop blkback2's (var:X) and xen-blkback's beside it (kb:X)
+disk_of() { case $1 in var:*) echo $B2 ;; kb:*) echo $KB ;; *) echo "${DISK[$1]}" ;; esac; }
+# a job's name: [TARGET@]JOB[.REP]
+job_of() { local j=${1#*@}; echo "${j%.*}"; }
+
+# run_jobs TARGET REP DEV [TARGET@]JOB[.REP]...: in the guest, or in dom0
+# for "native"; a job named JOB.N is repetition N, one named T@JOB runs on
+# T's disk and counts for T. The guest writes fio's JSON to its console
+# (dom0 keeps the log, and it goes back in the results archive) and
+# answers with each job's IOPS.
 run_jobs() {
-	local target=$1 rep=$2 dev=$3 cmd name r w
+	local target=$1 rep=$2 dev=$3 cmd name r w t j
 	shift 3
 	cmd="$(fio_cmd "$dev" "$@") && { echo '@@FIO $target $rep'; cat /tmp/fio.json; } >/dev/console && fio_iops /tmp/fio.json"
 	if [ "$target" = native ]; then
@@ -78,22 +97,26 @@ run_jobs() {
 	GOUT=$(printf '%b' "$GOUT") # xenstore-read shows a newline as \n
 	for name in "$@"; do
 		read -r r w <<<"$(echo "$GOUT" | awk -v j="$name" '$1 == j { print $2, $3 }')"
-		case $(job_spec "${name%.*}" | cut -d: -f2) in *write) r=$w ;; esac
-		[ "$name" = "${name%.*}" ] || rep=${name##*.}
+		case $(job_spec "$(job_of "$name")" | cut -d: -f2) in *write) r=$w ;; esac
+		j=${name#*@}
+		[ "$j" = "${j%.*}" ] || rep=${j##*.}
+		t=$target
+		[ "$name" = "$j" ] || t=${name%@*}
 		if [ -n "$r" ]; then
-			metric "$target ${name%.*} $rep $r"
+			metric "$t $(job_of "$name") $rep $r"
 		else
-			fail "bench $target ${name%.*} #$rep" "no IOPS in fio's report"
+			fail "bench $t $(job_of "$name") #$rep" "no IOPS in fio's report"
 		fi
 	done
 }
 
 blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
-# serve TARGET: the vbd backend for the next measurements (xvdb), named
-# in SERVED once it serves. blkback2's writable parameters (batch,
-# map_batch, coalesce_us) are switched in place while blkback2 serves with
-# its load-time defaults: a reconnect costs 10-15 s here.
+# serve TARGET: blkback2 as TARGET names it (module parameters, or xenidc's
+# unbound_work) serving its disk ($B2), named in SERVED once it serves;
+# xen-blkback serves its own beside it throughout (serve_peer). blkback2's writable parameters (batch,
+# map_batch, coalesce_us) are switched in place while it serves with its
+# load-time defaults: a reconnect costs 10-15 s here.
 SERVED=
 WRITABLE="batch map_batch coalesce_us"
 declare -A DEFAULTS # the writable parameters as blkback2 loaded
@@ -104,7 +127,7 @@ writable() { # TARGET: blkback2 with at most one writable parameter set
 	return 1
 }
 serve() {
-	local mod params unbound=N p
+	local params unbound=N p
 	if writable "$1" && writable "$SERVED" && [ ${#DEFAULTS[@]} -gt 0 ]; then
 		for p in $WRITABLE; do echo "${DEFAULTS[$p]}" >/sys/module/blkback2/parameters/$p; done
 		p=${1#blkback2-}
@@ -114,27 +137,28 @@ serve() {
 	fi
 	SERVED=
 	case $1 in
-	xen-blkback) mod=xen-blkback params= ;;
-	blkback2) mod=blkback2 params= ;;
-	blkback2-*) mod=blkback2 params=${1#blkback2-} ;;
-	xenidc-unbound_work=1) mod=blkback2 params='' unbound=Y ;;
+	blkback2) params= ;;
+	blkback2-*) params=${1#blkback2-} ;;
+	xenidc-unbound_work=1) params= unbound=Y ;;
+	*) return 1 ;;
 	esac
-	echo $unbound >/sys/module/xenidc/parameters/unbound_work
-	if lsmod | grep -q '^blkback2 \|^xen_blkback '; then
-		detach xvdb >/dev/null 2>&1
-		g 60 "$G wait_gone xvdb" >/dev/null
-		wait_for 30 no_vbds
-		rmmod blkback2 2>/dev/null
-		rmmod xen_blkback 2>/dev/null
+	if lsmod | grep -q '^blkback2 '; then
+		detach $B2 >/dev/null 2>&1
+		g 60 "$G wait_gone $B2" >/dev/null
+		wait_for 30 vbd_gone $B2
+		rmmod blkback2
 	fi
-	if [ $mod = xen-blkback ]; then
-		modprobe xen-blkback
-	else
-		lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko
-		# shellcheck disable=SC2086
-		insmod /lab/modules/blkback2.ko ${params//,/ } && { [ -n "$params" ] ||
-			for p in $WRITABLE; do DEFAULTS[$p]=$(cat /sys/module/blkback2/parameters/$p); done; }
-	fi && attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null && SERVED=$1
+	echo $unbound >/sys/module/xenidc/parameters/unbound_work
+	lsmod | grep -q '^xenbus_lite ' || insmod /lab/modules/xenbus_lite.ko
+	# shellcheck disable=SC2086
+	insmod /lab/modules/blkback2.ko coexist=Y ${params//,/ } && { [ -n "$params" ] ||
+		for p in $WRITABLE; do DEFAULTS[$p]=$(cat /sys/module/blkback2/parameters/$p); done; } &&
+		attach_to blkback2 "phy:/dev/${NULLB[$B2]},$B2,w" && g 60 "$G wait_blk $B2" >/dev/null && SERVED=$1
+}
+serve_peer() { # the other kernel backend's disk, for the whole run
+	local drv=vbd
+	if [ $PEER = twin ]; then drv=blkback2; else modprobe xen-blkback || return; fi
+	attach_to $drv "phy:/dev/${NULLB[$KB]},$KB,w" && g 60 "$G wait_blk $KB" >/dev/null
 }
 
 # irq_counts: dom0's interrupts by source, "NAME COUNT" (all CPUs summed)
@@ -174,8 +198,8 @@ vbd_reqs() { echo $(($(cat "$1/rd_req") + $(cat "$1/wr_req"))) "$(cat "$1/oo_req
 # switching a tracepoint on or off under a PV dom0 on TCG has crashed dom0
 # here with an int3 oops in the kernel's text patching.)
 where() {
-	local t=$1 name=$2 ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 stats pcpus k0 k1 l0 l1
-	stats=$(xvdb_stats)
+	local t=$1 name=$2 dev=${DISK[$1]:-$B2} ios fios lat c0 c1 b0 b1 r0 r1 w0 w1 u0 u1 stats pcpus k0 k1 l0 l1
+	stats=$(vbd_stats "$dev")
 	pcpus=$(xl info | awk '$1 == "nr_cpus" { print $3 }')
 	read -r r0 w0 <<<"$(vbd_reqs "$stats")"
 	read -r k0 l0 <<<"$(coalescing "$stats")"
@@ -186,7 +210,7 @@ where() {
 	prof_start /tmp/perf.data
 	dom_secs >/tmp/dom0
 	u0=$(cut -d' ' -f1 /proc/uptime)
-	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$G c0=\$(guest_counts) && $(fio_cmd /dev/xvdb "$name") && c1=\$(guest_counts) && echo \$(fio_totals /tmp/fio.json) \$c0 \$c1" ||
+	G_WATCH=1 g $(((RT + 1) * 3 + 60)) "$G c0=\$(guest_counts) && $(fio_cmd /dev/$dev "$name") && c1=\$(guest_counts) && echo \$(fio_totals /tmp/fio.json) \$c0 \$c1" ||
 		{ fail "where $t $name" "$GOUT"; prof_stop /tmp/perf.data; prof_wait /tmp/perf.data; return; }
 	prof_stop /tmp/perf.data
 	u1=$(cut -d' ' -f1 /proc/uptime)
@@ -223,13 +247,15 @@ where() {
 	echo "  where   share of dom0 samples: $(prof_shares /tmp/perf.data)"
 	# the guest's profile, from one more run (sampling slows the guest by
 	# a fifth here, so not in the counted one): the report to its console
-	# (kept in the results), the shares here
-	G_WATCH=1 g $(((RT + 1) * 3 + 120)) "$G prof_start /tmp/perf.data && $(fio_cmd /dev/xvdb "$name") && prof_stop /tmp/perf.data && prof_wait /tmp/perf.data && { echo '@@PERF $t $name'; prof_report /tmp/perf.data; } >/dev/console && prof_shares /tmp/perf.data" &&
+	# (kept in the results), the shares here. Not in a full run, for time:
+	# it has read about half fio, half idle in every run.
+	full && return
+	G_WATCH=1 g $(((RT + 1) * 3 + 120)) "$G prof_start /tmp/perf.data && $(fio_cmd /dev/$dev "$name") && prof_stop /tmp/perf.data && prof_wait /tmp/perf.data && { echo '@@PERF $t $name'; prof_report /tmp/perf.data; } >/dev/console && prof_shares /tmp/perf.data" &&
 		echo "  where   share of the guest's samples (a run of its own): $GOUT"
 }
 
 # ---- setup ----
-modprobe null_blk nr_devices=1 gb=4 memory_backed=0 irqmode=0
+modprobe null_blk nr_devices=2 gb=4 memory_backed=0 irqmode=0
 insmod /lab/modules/xenidc.ko
 usb_setup
 # the native USB reference first, while dom0's usb-storage has the stick
@@ -247,33 +273,36 @@ bench_guest() {
 check "guest boots with a qdisk vbd and a qusb controller" bench_guest
 check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 
-# ---- block: the peers interleaved, REPS times ----
+# ---- block: the peers job by job, REPS times ----
 BLK_REPS=$REPS
 case ${BENCH_ONLY:-} in where | usb | var) BLK_REPS=0 ;; esac
 [ "${BENCH_ONLY:-}" = var ] && WHERE_TARGETS=
 full || WHERE_JOBS="rr32 sr1m"
 WHERE_JOBS=${BENCH_WHERE_JOBS:-$WHERE_JOBS}
-# rotate N WORD...: the words from the Nth on, then the first N. Each
-# repetition starts the peers' loop one peer later: a peer's place in the
-# loop (how long since the guest's last reattach, what ran just before)
-# moved one code path by 13-30 % against itself in one boot.
-rotate() {
-	local n=$1 i
-	shift
-	for ((i = 0; i < $#; i++)); do echo "${@:$(((i + n) % $# + 1)):1}"; done
-}
-for rep in $(seq "$BLK_REPS"); do
-	for t in $(rotate $((rep - 1)) $PEERS); do
-		if serve $t; then
-			# shellcheck disable=SC2046
-			run_jobs $t "$rep" /dev/xvdb $(blk_jobs)
-		else
-			fail "bench: serve xvdb with $t (#$rep)"
-		fi
+# The peers all stay attached, each on its own disk, so one fio run per
+# repetition takes each job on every peer in turn: blkback2 and xen-blkback
+# run a job seconds apart, in an order that flips from job to job and from
+# one repetition to the next. (Served in turn, each peer needed a reconnect
+# and ran all its jobs in a block of its own, and this machine's speed
+# moved by up to 2x between blocks a minute apart: dom0's own fio, alone,
+# read 2263 and 4800 IOPS two repetitions apart.)
+peers() { if full; then echo $PEERS; else echo blkback2 $PEER; fi; }
+paired() { # REP: the names of the repetition's jobs, TARGET@JOB.REP
+	local rep=$1 k=0 j t ts
+	for j in $(blk_jobs); do
+		ts=$(peers)
+		[ $(((rep + k) % 2)) = 1 ] || ts=$(echo $ts | tr ' ' '\n' | tac)
+		for t in $ts; do echo "$t@$j.$rep"; done
+		k=$((k + 1))
 	done
-	full || continue
+}
+[ $PEER = twin ] && WHERE_TARGETS= # and no variants
+blk_part && check "blkback2 (coexist=Y) serves $B2" serve blkback2
+blk_part && check "$PEER serves $KB beside it" serve_peer
+for rep in $(seq "$BLK_REPS"); do
 	# shellcheck disable=SC2046
-	run_jobs qdisk "$rep" /dev/xvdc $(blk_jobs)
+	run_jobs peers "$rep" /dev/$B2 $(paired "$rep")
+	full || continue
 	# shellcheck disable=SC2046
 	run_jobs native "$rep" /dev/nullb0 $(blk_jobs)
 done
@@ -281,39 +310,55 @@ done
 # ---- where the time goes: counted runs ----
 # blkback2 last: the variants below start from it as it is served
 blk_part && for t in $WHERE_TARGETS; do
-	if serve $t; then
-		for j in $WHERE_JOBS; do where $t $j; done
+	if [ "$t" = xen-blkback ] || [ "$SERVED" = "$t" ] || serve "$t"; then
+		for j in $WHERE_JOBS; do where "$t" "$j"; done
 	else
-		fail "bench: serve xvdb with $t (where)"
+		fail "bench: serve $B2 with $t (where)"
 	fi
 done
 
 # ---- blkback2's optimisations, each switched off in turn ----
 # Interleaved like the peers, REPS times, default in the middle and the
-# order reversed every other repetition: a machine that speeds up or slows
-# down midway tilts each variant's ratio one way in one repetition and the
-# other way in the next, by at most three places. The writable ones sit
-# next to the default: they switch in place. Every variant runs the same
-# jobs in the same order, so each job follows the same history.
-VARIANTS="blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1 xenidc-unbound_work=1"
-var_part && for rep in $(seq "$REPS"); do
+# order reversed every other repetition. The writable ones sit next to the
+# default: they switch in place; the others reconnect blkback2's disk. Each
+# variant's jobs run beside the same jobs on xen-blkback's disk, in turns:
+# the table compares variants by their ratio to xen-blkback, so the drift
+# between one variant's turn and the next falls out.
+yardstick() { # VARIANT REP: the names of its jobs and xen-blkback's
+	local v=$1 rep=$2 k=0 j
+	for j in $VARIANT_JOBS; do
+		if [ $(((rep + k) % 2)) = 1 ]; then
+			echo "var:$v@$j.$rep kb:$v@$j.$rep"
+		else
+			echo "kb:$v@$j.$rep var:$v@$j.$rep"
+		fi
+		k=$((k + 1))
+	done
+}
+# BENCH_VARIANTS replaces the list, in this form: "xenidc-unbound_work=1"
+# (per-CPU work against unbound, left out for time) is one more.
+VARIANTS=${BENCH_VARIANTS:-blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1}
+# In a full run the default's turns are the peers' loop's (blkback2 beside
+# xen-blkback, the same jobs): here only the variants run.
+full && [ -z "${BENCH_VARIANTS:-}" ] && VARIANTS=$(echo $VARIANTS | tr ' ' '\n' | grep -vx blkback2)
+var_part && [ $PEER != twin ] && for rep in $(seq "$REPS"); do
 	vs=$VARIANTS
 	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
 	for v in $vs; do
 		if [ "$SERVED" = "$v" ] || serve "$v"; then
-			read -r _ l0 <<<"$(coalescing "$(xvdb_stats)")"
-			# shellcheck disable=SC2086
-			run_jobs "var:${v#blkback2-}" "$rep" /dev/xvdb $VARIANT_JOBS
-			read -r _ l1 <<<"$(coalescing "$(xvdb_stats)")"
+			read -r _ l0 <<<"$(coalescing "$(vbd_stats $B2)")"
+			# shellcheck disable=SC2046
+			run_jobs "var:${v#blkback2-}" "$rep" /dev/$B2 $(yardstick "${v#blkback2-}" "$rep")
+			read -r _ l1 <<<"$(coalescing "$(vbd_stats $B2)")"
 			# switched off in place, it must be off
 			[ "$v" != blkback2-coalesce_us=0 ] || [ "$l1" = "$l0" ] ||
 				fail "bench: coalesce_us=0 (#$rep) still polled" "$((l1 - l0)) looks"
 		else
-			fail "bench: serve xvdb with $v (#$rep)"
+			fail "bench: serve $B2 with $v (#$rep)"
 		fi
 	done
 done
-blk_part && detach xvdb
+blk_part && detach $B2 && detach $KB
 blk_part && check "the guest's kernel log is clean after the backends took turns" log_clean guest
 
 # ---- USB: the stick through usbback (controller 1) and qusb (0) ----
@@ -345,8 +390,15 @@ usb_param() { echo "$2" >"/sys/module/usbback/parameters/$1"; }
 # the first read after an attach ran slower than the next ones (the guest
 # still probing the new disk): one read of 1 MiB first, for every target
 usb_warm() { g 120 "$G wait_blk sda 90 >/dev/null && dd if=/dev/sda of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null"; }
+# rotate N WORD...: the words from the Nth on, then the first N
+rotate() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < $#; i++)); do echo "${@:$(((i + n) % $# + 1)):1}"; done
+}
 # usbback's optimisations switched off in turn on the same attachment,
-# each repetition starting one later, like the peers
+# each repetition starting one later (a variant's place after the attach
+# moved it more than the variant did)
 USB_VARIANTS="usbback usbback-merge_bulk=0 usbback-zero_copy=0"
 usb_part && for rep in $(seq "$REPS"); do
 	if usb_to 1 && usb_warm; then
