@@ -71,33 +71,13 @@ ratio() {
 		$2 == j && $1 == a { va[$3] = $4 }
 		$2 == j && $1 == b { vb[$3] = $4 }
 		END { for (r in va) if ((r in vb) && vb[r] > 0) printf "%.3f\n", va[r] / vb[r] }' "$M" | sort -g)
-	summarize "$label" "$job" "$rs"
-}
-
-# summarize LABEL JOB RATIOS: their median and range (RATIOS sorted, one a line)
-summarize() {
-	if [ -z "$3" ]; then
-		printf '%-34s %-7s %s\n' "$1" "$2" "no data"
+	if [ -z "$rs" ]; then
+		printf '%-34s %-7s %s\n' "$label" "$job" "no data"
 		return
 	fi
-	awk -v l="$1" -v j="$2" '{ v[NR] = $1 } END {
+	awk -v l="$label" -v j="$job" '{ v[NR] = $1 } END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$3"
-}
-
-# yardstick V JOB [LABEL]: blkback2's default against variant V, each
-# divided by the same job on xen-blkback run beside it (the default's own
-# turns in the optimisations' loop, or else in the peers')
-yardstick() {
-	local v=$1 job=$2 label=${3:-$1} rs
-	rs=$(awk -v v="$v" -v j="$job" '
-		$2 == j { x[$1, $3] = $4; reps[$3] }
-		END { for (r in reps) {
-			d = x["var:blkback2", r] > 0 ? x["var:blkback2", r] / x["kb:blkback2", r] : \
-				x["xen-blkback", r] > 0 ? x["blkback2", r] / x["xen-blkback", r] : 0
-			if (d > 0 && x["var:" v, r] > 0 && x["kb:" v, r] > 0)
-				printf "%.3f\n", d / (x["var:" v, r] / x["kb:" v, r]) } }' "$M" | sort -g)
-	summarize "$label" "$job" "$rs"
+		printf "%-34s %-7s %5.2fx  (%.2f-%.2f, n=%d)\n", l, j, m, v[1], v[NR], NR }' <<<"$rs"
 }
 
 BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOBS
@@ -110,13 +90,11 @@ BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOB
 	for j in $BLK_JOBS; do ratio blkback2 native $j; done
 	ratio usbback qusb read16m
 	ratio usbback usb-native read16m
-	# runs before 2026-12-02 have no xen-blkback beside the variants
-	kb=$(grep -c "^kb:" "$M")
-	echo "blkback2's optimisations (default / with it switched off$([ "$kb" = 0 ] || echo ", each over xen-blkback beside it")):"
+	echo "blkback2's optimisations (default / with it switched off):"
 	for v in $(awk '$1 ~ /^var:/ && $1 != "var:blkback2" { print substr($1, 5) }' "$M" | sort -u); do
 		for j in $BLK_JOBS; do
 			grep -q "^var:$v $j " "$M" || continue
-			if [ "$kb" = 0 ]; then ratio var:blkback2 "var:$v" $j "  vs $v"; else yardstick "$v" $j "  vs $v"; fi
+			ratio var:blkback2 "var:$v" $j "  vs $v"
 		done
 	done
 	echo "usbback's optimisations (default / with it switched off):"

@@ -69,14 +69,11 @@ fio_cmd() {
 	for name in "$@"; do
 		IFS=: read -r _ rw bs qd <<<"$(job_spec "$(job_of "$name")")"
 		cmd="$cmd --name=$name --rw=$rw --bs=$bs --iodepth=$qd --stonewall"
-		[ "$name" = "${name#*@}" ] || cmd="$cmd --filename=/dev/$(disk_of "${name%@*}")"
+		[ "$name" = "${name#*@}" ] || cmd="$cmd --filename=/dev/${DISK[${name%@*}]}"
 	done
 	echo "$cmd"
 }
 
-# the disk of a job named TARGET@JOB: a peer's, or in the optimisations'
-# loop blkback2's (var:X) and xen-blkback's beside it (kb:X)
-disk_of() { case $1 in var:*) echo $B2 ;; kb:*) echo $KB ;; *) echo "${DISK[$1]}" ;; esac; }
 # a job's name: [TARGET@]JOB[.REP]
 job_of() { local j=${1#*@}; echo "${j%.*}"; }
 
@@ -319,36 +316,24 @@ done
 
 # ---- blkback2's optimisations, each switched off in turn ----
 # Interleaved like the peers, REPS times, default in the middle and the
-# order reversed every other repetition. The writable ones sit next to the
-# default: they switch in place; the others reconnect blkback2's disk. Each
-# variant's jobs run beside the same jobs on xen-blkback's disk, in turns:
-# the table compares variants by their ratio to xen-blkback, so the drift
-# between one variant's turn and the next falls out.
-yardstick() { # VARIANT REP: the names of its jobs and xen-blkback's
-	local v=$1 rep=$2 k=0 j
-	for j in $VARIANT_JOBS; do
-		if [ $(((rep + k) % 2)) = 1 ]; then
-			echo "var:$v@$j.$rep kb:$v@$j.$rep"
-		else
-			echo "kb:$v@$j.$rep var:$v@$j.$rep"
-		fi
-		k=$((k + 1))
-	done
-}
+# order reversed every other repetition: a machine that speeds up or slows
+# down midway tilts each variant's ratio one way in one repetition and the
+# other way in the next, by at most three places. The writable ones sit
+# next to the default: they switch in place. Every variant runs the same
+# jobs in the same order, so each job follows the same history. (Running
+# each variant's jobs beside xen-blkback's, as the peers do, and comparing
+# ratios to it did not narrow the spread, and cost 3 minutes a run.)
 # BENCH_VARIANTS replaces the list, in this form: "xenidc-unbound_work=1"
 # (per-CPU work against unbound, left out for time) is one more.
 VARIANTS=${BENCH_VARIANTS:-blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1}
-# In a full run the default's turns are the peers' loop's (blkback2 beside
-# xen-blkback, the same jobs): here only the variants run.
-full && [ -z "${BENCH_VARIANTS:-}" ] && VARIANTS=$(echo $VARIANTS | tr ' ' '\n' | grep -vx blkback2)
 var_part && [ $PEER != twin ] && for rep in $(seq "$REPS"); do
 	vs=$VARIANTS
 	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
 	for v in $vs; do
 		if [ "$SERVED" = "$v" ] || serve "$v"; then
 			read -r _ l0 <<<"$(coalescing "$(vbd_stats $B2)")"
-			# shellcheck disable=SC2046
-			run_jobs "var:${v#blkback2-}" "$rep" /dev/$B2 $(yardstick "${v#blkback2-}" "$rep")
+			# shellcheck disable=SC2086
+			run_jobs "var:${v#blkback2-}" "$rep" /dev/$B2 $VARIANT_JOBS
 			read -r _ l1 <<<"$(coalescing "$(vbd_stats $B2)")"
 			# switched off in place, it must be off
 			[ "$v" != blkback2-coalesce_us=0 ] || [ "$l1" = "$l0" ] ||
