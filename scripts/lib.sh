@@ -7,6 +7,7 @@
 XENIDC_ROOT=${XENIDC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 XENIDC_CACHE=${XENIDC_CACHE:-/var/cache/xenidc}
 XENIDC_BUILD=${XENIDC_BUILD:-$XENIDC_ROOT/.build}
+mkdir -p "$XENIDC_BUILD" # a fresh clone has none; make lab and bench start here
 # The kernel header trees the modules are built against (scripts/deps.sh).
 HDRS_61=/usr/src/linux-headers-6.1.0-56-amd64
 HDRS_612=/usr/src/linux-headers-6.12.117+deb12-amd64
