@@ -75,7 +75,6 @@ vdev_num() { echo $((202 * 256 + ($(printf %d "'${1#xvd}") - 97) * 16)); }
 # xen-blkback)
 vbd_dev() { echo "vbd-$(guest_domid)-$(vdev_num "$1")"; }
 vbd_stats() { echo "/sys/bus/xen-backend/devices/$(vbd_dev "$1")/statistics"; }
-xvdb_stats() { vbd_stats xvdb; }
 coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; } # STATS
 
 # guest_start [CONFIG LINE...]: creates the guest and waits for its agent.

@@ -83,7 +83,7 @@ job_of() { local j=${1#*@}; echo "${j%.*}"; }
 # (dom0 keeps the log, and it goes back in the results archive) and
 # answers with each job's IOPS.
 run_jobs() {
-	local target=$1 rep=$2 dev=$3 cmd name r w t j
+	local target=$1 rep=$2 dev=$3 cmd name r w t j job
 	shift 3
 	cmd="$(fio_cmd "$dev" "$@") && { echo '@@FIO $target $rep'; cat /tmp/fio.json; } >/dev/console && fio_iops /tmp/fio.json"
 	if [ "$target" = native ]; then
@@ -94,15 +94,16 @@ run_jobs() {
 	GOUT=$(printf '%b' "$GOUT") # xenstore-read shows a newline as \n
 	for name in "$@"; do
 		read -r r w <<<"$(echo "$GOUT" | awk -v j="$name" '$1 == j { print $2, $3 }')"
-		case $(job_spec "$(job_of "$name")" | cut -d: -f2) in *write) r=$w ;; esac
-		j=${name#*@}
-		[ "$j" = "${j%.*}" ] || rep=${j##*.}
+		j=${name#*@} # JOB[.REP]
+		job=${j%.*}
+		case $(job_spec "$job" | cut -d: -f2) in *write) r=$w ;; esac
+		[ "$j" = "$job" ] || rep=${j##*.}
 		t=$target
 		[ "$name" = "$j" ] || t=${name%@*}
 		if [ -n "$r" ]; then
-			metric "$t $(job_of "$name") $rep $r"
+			metric "$t $job $rep $r"
 		else
-			fail "bench $t $(job_of "$name") #$rep" "no IOPS in fio's report"
+			fail "bench $t $job #$rep" "no IOPS in fio's report"
 		fi
 	done
 }
@@ -111,9 +112,10 @@ blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
 # serve TARGET: blkback2 as TARGET names it (module parameters, or xenidc's
 # unbound_work) serving its disk ($B2), named in SERVED once it serves;
-# xen-blkback serves its own beside it throughout (serve_peer). blkback2's writable parameters (batch,
-# map_batch, coalesce_us) are switched in place while it serves with its
-# load-time defaults: a reconnect costs 10-15 s here.
+# xen-blkback serves its own beside it throughout (serve_peer). blkback2's
+# writable parameters (batch, map_batch, coalesce_us) are switched in place
+# while it serves with its load-time defaults: a reconnect costs 10-15 s
+# here.
 SERVED=
 WRITABLE="batch map_batch coalesce_us"
 declare -A DEFAULTS # the writable parameters as blkback2 loaded

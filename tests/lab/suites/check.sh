@@ -158,7 +158,7 @@ qd16_verify() {
 # the ring's looks counted in statistics/ show the answers were coalesced
 coalesced_verify() {
 	local s b0 l0 b1 l1
-	s=$(xvdb_stats)
+	s=$(vbd_stats xvdb)
 	read -r b0 l0 <<<"$(coalescing "$s")"
 	qd16_verify v || return
 	read -r b1 l1 <<<"$(coalescing "$s")"
