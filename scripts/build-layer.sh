@@ -23,6 +23,12 @@ for kdir in "$HDRS_61" "$HDRS_612"; do
 		grep -iE 'warning|error|forbidden' "$src.log" | head -20
 		result fail "modules build against $tag: no warnings, no forbidden sections"
 	fi
+	# The fake-Xen hook is for test builds only (make XENIDC_TEST=y).
+	if grep -qw xi_set_xen_ops "$src/Module.symvers" 2>/dev/null || [ ! -s "$src/Module.symvers" ]; then
+		result fail "xenidc.ko ($tag) exports no test hook (xi_set_xen_ops)"
+	else
+		result pass "xenidc.ko ($tag) exports no test hook (xi_set_xen_ops)"
+	fi
 	for m in xenidc xenbus_lite blkback2 usbback; do
 		ko=$src/$m/$m.ko
 		[ -f "$ko" ] || continue

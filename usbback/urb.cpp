@@ -436,6 +436,29 @@ void Vusb::Finished(Request *lead, int status, uint32_t actual)
 	}
 }
 
+// IN data to the guest, where the device put it: an iso packet's bytes sit
+// at the packet's offset whatever the packets before it got. Runs of whole
+// packets go in one copy; the gaps short packets leave are not copied (the
+// staging buffer holds an earlier transfer's bytes there).
+bool Vusb::CopyInData(Request *r)
+{
+	if (r->type != UB_ISOC)
+		return pool_->CopyOut(&r->mapping, r->actual).ok();
+	uint32_t start = 0, end = 0;
+	for (uint32_t i = 0; i <= r->npackets; i++) {
+		bool last = i == r->npackets;
+		const ub_iso_packet &p = r->iso[last ? 0 : i];
+		uint32_t off = last ? 0 : p.offset;
+		if (last || off != end) {
+			if (end > start && !pool_->CopyOut(&r->mapping, end - start, start).ok())
+				return false;
+			start = off;
+		}
+		end = off + ktl::Min(p.actual_length, p.length);
+	}
+	return true;
+}
+
 // Requests whose URB completed: IN data and iso results to the guest (the
 // bytes the device produced, whatever the status), grants released, then
 // the answers, with one event.
@@ -448,7 +471,7 @@ void Vusb::FinishCompleted()
 		return;
 	for (Request *r = fifo; r; r = static_cast<Request *>(r->next)) {
 		r->actual = ktl::Min(r->actual, r->length);
-		if (r->in && r->actual && !pool_->CopyOut(&r->mapping, r->actual).ok())
+		if (r->in && r->actual && !CopyInData(r))
 			r->status = -22;
 		if (r->type == UB_ISOC && CopyIso(r, true))
 			r->status = -22;

@@ -103,8 +103,15 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 		urb_.Unmap();
 		return s;
 	}
+	s = Start(x, evtchn, "usbback", &Vusb::Pass);
+	if (!s.ok()) {
+		urb_.Unmap();
+		conn_.Unmap();
+		return s;
+	}
 	{
-		// Tell the guest about every device already on a port.
+		// Only now: a hotplug that sees connected_ kicks the work, which
+		// must exist. Then tell the guest about every device on a port.
 		MutexGuard g(lock_);
 		connected_ = true;
 		for (unsigned i = 1; i <= num_ports_; i++) {
@@ -112,10 +119,8 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 			ports_[i].notify = ports_[i].dev != nullptr;
 		}
 	}
-	s = Start(x, evtchn, "usbback", &Vusb::Pass);
-	if (!s.ok())
-		Disconnect();
-	return s;
+	events().Kick();
+	return Status::Ok();
 }
 
 // Stops intake, kills every host URB, waits until each request was answered
@@ -159,7 +164,8 @@ void Vusb::Pass(BackendDevice *self)
 // long as the guest left us credits (conn requests).
 void Vusb::SendPortEvents()
 {
-	usbif::ConnResponse ev[usbif::kMaxPorts];
+	// Up to two per port: a device replaced by another is first unplugged.
+	usbif::ConnResponse ev[2 * usbif::kMaxPorts];
 	unsigned nev = 0;
 	{
 		MutexGuard g(lock_);

@@ -119,6 +119,7 @@ private:
 	int32_t MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
 			     bool *stalled);
 	int32_t CopyIso(Request *r, bool to_guest);
+	bool CopyInData(Request *r);
 	void Batch(Request *r);
 	void Release(Request *r);
 	void SubmitBatch();

@@ -21,31 +21,31 @@ Status Flush(xi_copy_op *ops, uint32_t n)
 }
 } // namespace
 
-Status GrantCopy(const SgRbr &remote, void *local, size_t bytes, bool to_remote)
+Status GrantCopy(const SgRbr &remote, void *local, size_t bytes, bool to_remote, size_t offset)
 {
 	xi_copy_op ops[kBatch];
 	uint32_t n = 0;
-	size_t pos = 0;
+	size_t pos = 0, end = offset + bytes; // in the elements' byte stream
 
-	for (size_t i = 0; i < remote.elems.size() && pos < bytes; i++) {
+	for (size_t i = 0; i < remote.elems.size() && pos < end; pos += remote.elems[i++].length) {
 		const Rbr &r = remote.elems[i];
 		if (!r.Valid())
 			return Status::Error(err::kInval);
-		size_t len = ktl::Min<size_t>(r.length, bytes - pos);
-		for (size_t done = 0; done < len;) {
-			auto *p = static_cast<uint8_t *>(local) + pos + done;
+		size_t hi = ktl::Min(pos + r.length, end);
+		for (size_t at = ktl::Max(pos, offset); at < hi;) {
+			auto *p = static_cast<uint8_t *>(local) + at;
 			size_t room = XI_PAGE_SIZE - ((uintptr_t)p & (XI_PAGE_SIZE - 1));
-			size_t chunk = ktl::Min(len - done, room);
-			ops[n++] = {
-				remote.dom.value(),	     (uint8_t)to_remote, 1, r.gref.value(),
-				(uint16_t)(r.offset + done), (uint16_t)chunk,	 p};
+			size_t chunk = ktl::Min(hi - at, room);
+			xi_copy_op &op = ops[n++];
+			op = {remote.dom.value(), (uint8_t)to_remote, 1, r.gref.value(), 0, 0, p};
+			op.offset = (uint16_t)(r.offset + at - pos);
+			op.len = (uint16_t)chunk;
 			if (n == kBatch) {
 				XI_TRY(Flush(ops, n));
 				n = 0;
 			}
-			done += chunk;
+			at += chunk;
 		}
-		pos += len;
 	}
 	return Flush(ops, n);
 }

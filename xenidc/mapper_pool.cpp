@@ -16,6 +16,7 @@ struct RbrMapperPool::CacheEntry {
 	int32_t lru_prev;
 	int32_t lru_next;
 	bool failed; // its map failed: unhashed, freed by the last user
+	bool stuck;  // ... and could not be undone: its frame is quarantined
 };
 
 namespace {
@@ -49,7 +50,8 @@ Result<RbrMapperPool *> RbrMapperPool::Create(const Config &c)
 	p->ops_ = ktl::AllocArray<xi_map_op>(c.max_elems);
 	p->op_slot_ = ktl::AllocArray<OpSlot>(c.max_elems);
 	p->unmaps_ = ktl::AllocArray<xi_map_op>(kUnmapChunk);
-	bool ok = p->ops_ && p->op_slot_ && p->unmaps_;
+	p->unmap_frame_ = ktl::AllocArray<uint32_t>(kUnmapChunk);
+	bool ok = p->ops_ && p->op_slot_ && p->unmaps_ && p->unmap_frame_;
 
 	if (ok && c.frames) {
 		p->frames_ = ktl::AllocArray<xi_page *>(c.frames);
@@ -93,9 +95,15 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 	if (!p)
 		return;
 	p->CacheFlush();
-	// Never free a frame a foreign grant may still be mapped onto.
-	if (p->have_frames_ && !XI_WARN_ON(p->frames_in_use() != 0))
-		xi_pages_free(p->cfg_.frames, p->frames_);
+	// Never free a frame a foreign grant may still be mapped onto: only
+	// the free ones (all, unless some were quarantined).
+	if (p->have_frames_ && !XI_WARN_ON(p->frames_in_use() != 0)) {
+		if (!p->quarantined_)
+			xi_pages_free(p->cfg_.frames, p->frames_);
+		else
+			for (uint32_t i = 0; i < p->nfree_; i++)
+				xi_pages_free(1, &p->frames_[p->free_[i]]);
+	}
 	for (uint32_t i = 0; p->staging_ && i < p->cfg_.staging_buffers; i++)
 		xi_dma_free(p->staging_[i]);
 	xi_free(p->frames_);
@@ -103,6 +111,7 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 	xi_free(p->ops_);
 	xi_free(p->op_slot_);
 	xi_free(p->unmaps_);
+	xi_free(p->unmap_frame_);
 	xi_free(p->staging_);
 	xi_free(p->staging_free_);
 	xi_free(p->cache_);
@@ -113,7 +122,7 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 
 uint32_t RbrMapperPool::frames_in_use() const
 {
-	return cfg_.frames - nfree_ - cache_used_;
+	return cfg_.frames - nfree_ - cache_used_ - quarantined_;
 }
 
 void RbrMapperPool::SetPersistent(bool on)
@@ -170,7 +179,7 @@ Status RbrMapperPool::MapSg(const SgRbr &sg, Direction dir, Mapping *m)
 		uint32_t frame = e.persistent ? cache_[e.slot].frame : e.slot;
 		m->sg_[m->count_++] = {frames_[frame], r.offset, r.length};
 	}
-	FlushUnmaps(nunmap); // evictions, before their frames are mapped again
+	FlushUnmaps(nunmap); // the evictions queued above
 	nunmap = 0;
 
 	bool complete = m->count_ == n;
@@ -198,11 +207,16 @@ bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_
 	if (c >= 0) {
 		if (cache_[c].users++ == 0)
 			LruUnlink(c); // idle entries are exactly those on the LRU
-		*e = {(uint32_t)c, kNoHandle, true};
+		*e = {(uint32_t)c, kNoHandle, true, false};
 		return true;
 	}
-	if (nfree_ == 0 && !(use_cache && EvictOne(nunmap)))
-		return false;
+	// An evicted frame is free once its unmap is done: flush it now.
+	while (nfree_ == 0) {
+		if (!use_cache || !EvictOne(nunmap))
+			return false;
+		FlushUnmaps(*nunmap);
+		*nunmap = 0;
+	}
 	uint32_t frame = free_[--nfree_];
 	if (use_cache && cache_used_ == cfg_.persistent_max)
 		EvictOne(nunmap);
@@ -213,8 +227,8 @@ bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_
 	ops_[*nops] = {dom.value(), ro, 1, r.gref.value(), 0, frames_[frame]};
 	op_slot_[*nops] = c >= 0 ? OpSlot{true, (uint32_t)c} : OpSlot{false, idx};
 	(*nops)++;
-	*e = c >= 0 ? MappedElem{(uint32_t)c, kNoHandle, true}
-		    : MappedElem{frame, kNoHandle, false};
+	*e = c >= 0 ? MappedElem{(uint32_t)c, kNoHandle, true, false}
+		    : MappedElem{frame, kNoHandle, false, false};
 	return true;
 }
 
@@ -238,16 +252,19 @@ bool RbrMapperPool::SettleMaps(uint32_t nops, bool run, Mapping *m)
 	for (uint32_t k = 0; k < nops; k++) {
 		const xi_map_op &op = ops_[k];
 		bool ok = op.status == XI_GNTST_OKAY;
+		bool stuck = op.status == XI_GNTST_STILL_MAPPED;
 		uint32_t idx = op_slot_[k].idx;
 		all &= ok;
 		if (!op_slot_[k].persistent) {
 			m->elems_[idx].handle = ok ? op.handle : kNoHandle;
+			m->elems_[idx].stuck = stuck;
 			continue;
 		}
 		CacheEntry &ce = cache_[idx];
 		ce.handle = op.handle;
 		if (!ok) {
 			ce.failed = true;
+			ce.stuck = stuck;
 			CacheRemove((int32_t)idx);
 		}
 	}
@@ -279,16 +296,17 @@ Status RbrMapperPool::Stage(const SgRbr &sg, Direction dir, Mapping *m)
 	return Status::Ok();
 }
 
-Status RbrMapperPool::CopyOut(Mapping *m, size_t bytes)
+Status RbrMapperPool::CopyOut(Mapping *m, size_t bytes, size_t offset)
 {
-	if (m->staging_ < 0 || m->dir_ != Direction::kFromDevice || bytes == 0)
+	if (m->staging_ < 0 || m->dir_ != Direction::kFromDevice || offset >= m->bytes_)
 		return Status::Ok();
-	return Copy(m->rbr_, m->buffer_, ktl::Min(bytes, m->bytes_), true);
+	bytes = ktl::Min(bytes, m->bytes_ - offset);
+	return bytes ? Copy(m->rbr_, m->buffer_, bytes, true, offset) : Status::Ok();
 }
 
-Status RbrMapperPool::Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote)
+Status RbrMapperPool::Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote, size_t offset)
 {
-	XI_TRY(GrantCopy(sg, buf, bytes, to_remote));
+	XI_TRY(GrantCopy(sg, buf, bytes, to_remote, offset));
 	stats_.copied_bytes += bytes;
 	return Status::Ok();
 }
@@ -310,8 +328,8 @@ void RbrMapperPool::UnmapBatch(ktl::Span<Mapping *const> ms)
 	FlushUnmaps(nunmap);
 }
 
-// Drops m's claims. Transient frames go back to the free stack at once: the
-// queued unmaps are flushed before anything can map onto them again.
+// Drops m's claims. A mapped frame goes back to the free stack once its
+// queued unmap is done (FlushUnmaps), never before.
 void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 {
 	for (uint32_t i = 0; i < m->count_; i++) {
@@ -321,7 +339,7 @@ void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 			if (XI_WARN_ON(ce.users == 0) || --ce.users)
 				continue;
 			if (ce.failed) {
-				free_[nfree_++] = ce.frame;
+				FreeFrame(ce.frame, ce.stuck);
 				ce.hash_next = cache_free_;
 				cache_free_ = (int32_t)e.slot;
 				cache_used_--;
@@ -330,22 +348,49 @@ void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 			}
 			continue;
 		}
-		if (e.handle != kNoHandle) {
-			if (*nunmap == unmaps_cap_)
-				FlushUnmaps(*nunmap), *nunmap = 0;
-			unmaps_[(*nunmap)++] = {0, 0, XI_GNTST_OKAY, 0, e.handle, frames_[e.slot]};
-		}
-		free_[nfree_++] = e.slot;
+		if (e.handle != kNoHandle)
+			QueueUnmap(e.handle, e.slot, nunmap);
+		else
+			FreeFrame(e.slot, e.stuck);
 	}
 	m->count_ = 0;
 }
 
+void RbrMapperPool::QueueUnmap(uint32_t handle, uint32_t frame, uint32_t *nunmap)
+{
+	if (*nunmap == unmaps_cap_) {
+		FlushUnmaps(*nunmap);
+		*nunmap = 0;
+	}
+	unmap_frame_[*nunmap] = frame;
+	unmaps_[(*nunmap)++] = {0, 0, XI_GNTST_OKAY, 0, handle, frames_[frame]};
+}
+
+// Unmaps what is queued; each frame is free again once its unmap is done.
 void RbrMapperPool::FlushUnmaps(uint32_t n)
 {
 	uint32_t step = cfg_.map_batch ? cfg_.map_batch : n;
-	for (uint32_t k = 0; k < n; k += step)
-		xi_grant_unmap(unmaps_ + k, ktl::Min(step, n - k));
+	for (uint32_t k = 0; k < n; k += step) {
+		uint32_t c = ktl::Min(step, n - k);
+		if (xi_grant_unmap(unmaps_ + k, c) != 0)
+			for (uint32_t j = k; j < k + c; j++)
+				unmaps_[j].status = XI_GNTST_STILL_MAPPED;
+	}
+	for (uint32_t k = 0; k < n; k++)
+		FreeFrame(unmap_frame_[k], unmaps_[k].status != XI_GNTST_OKAY);
 	stats_.unmaps += n;
+}
+
+// A frame still holding a foreign mapping is quarantined: never mapped onto
+// again, never freed (Destroy leaves it), counted.
+void RbrMapperPool::FreeFrame(uint32_t frame, bool still_mapped)
+{
+	if (!still_mapped) {
+		free_[nfree_++] = frame;
+		return;
+	}
+	quarantined_++;
+	stats_.quarantined++;
 }
 
 // ---- Persistent cache ----
@@ -374,7 +419,7 @@ int32_t RbrMapperPool::CacheInsert(GrantRef g, uint32_t frame)
 	CacheEntry &ce = cache_[e];
 	cache_free_ = ce.hash_next;
 	uint32_t b = HashGref(g, nbuckets_);
-	ce = {g, frame, kNoHandle, 1, buckets_[b], -1, -1, false};
+	ce = {g, frame, kNoHandle, 1, buckets_[b], -1, -1, false, false};
 	buckets_[b] = e;
 	cache_used_++;
 	return e;
@@ -408,8 +453,8 @@ void RbrMapperPool::LruPushBack(int32_t e)
 	lru_tail_ = e;
 }
 
-// Unmaps the least recently used idle entry (queued in unmaps_) and returns
-// its frame to the free stack. false: every entry is in use.
+// Queues the unmap of the least recently used idle entry (its frame is
+// free once that is flushed). false: every entry is in use.
 bool RbrMapperPool::EvictOne(uint32_t *nunmap)
 {
 	int32_t e = lru_head_;
@@ -418,10 +463,7 @@ bool RbrMapperPool::EvictOne(uint32_t *nunmap)
 	CacheEntry &ce = cache_[e];
 	LruUnlink(e);
 	CacheRemove(e);
-	if (*nunmap == unmaps_cap_)
-		FlushUnmaps(*nunmap), *nunmap = 0;
-	unmaps_[(*nunmap)++] = {0, 0, XI_GNTST_OKAY, 0, ce.handle, frames_[ce.frame]};
-	free_[nfree_++] = ce.frame;
+	QueueUnmap(ce.handle, ce.frame, nunmap);
 	ce.hash_next = cache_free_;
 	cache_free_ = e;
 	cache_used_--;

@@ -33,6 +33,7 @@
 static_assert(GNTST_general_error == XI_GNTST_GENERAL_ERROR);
 static_assert(GNTST_bad_gntref == XI_GNTST_BAD_GNTREF);
 static_assert(GNTST_permission_denied == XI_GNTST_PERMISSION_DENIED);
+static_assert(GNTST_eagain - 10 > XI_GNTST_STILL_MAPPED); /* none of Xen's */
 static_assert(XI_PAGE_SIZE == XEN_PAGE_SIZE && XI_PAGE_SIZE == PAGE_SIZE);
 static_assert(sizeof(xi_gref_t) == sizeof(grant_ref_t));
 static_assert(sizeof(xi_domid_t) == sizeof(domid_t));
@@ -63,6 +64,7 @@ static struct {
 	atomic_long_t rings;	/* shared rings mapped */
 	atomic_long_t evtchns;	/* event channels bound */
 	atomic_long_t works;	/* work items */
+	atomic_long_t quarantined; /* frames whose unmap failed: never reused */
 } xi_live;
 static struct dentry *xi_debugfs;
 
@@ -142,7 +144,8 @@ static int xen_map_chunk(struct xi_map_op *ops, unsigned int n)
 		/* The p2m update failed: undo what the hypervisor mapped. */
 		xen_unmap_chunk(ops, n);
 		for (i = 0; i < n; i++)
-			ops[i].status = XI_GNTST_GENERAL_ERROR;
+			if (ops[i].status != XI_GNTST_STILL_MAPPED)
+				ops[i].status = XI_GNTST_GENERAL_ERROR;
 	}
 	return 0;
 }
@@ -151,22 +154,29 @@ static void xen_unmap_chunk(struct xi_map_op *ops, unsigned int n)
 {
 	struct gnttab_unmap_grant_ref unmap[XI_GNT_CHUNK];
 	struct page *pages[XI_GNT_CHUNK];
+	unsigned int which[XI_GNT_CHUNK];
 	struct gntab_unmap_queue_data q = {
 		.unmap_ops = unmap,
 		.pages = pages,
 	};
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < n; i++) {
 		if (ops[i].status != XI_GNTST_OKAY)
 			continue;
 		gnttab_set_unmap_op(&unmap[q.count], xi_host_addr(ops[i].page),
 				    GNTMAP_host_map, ops[i].handle);
+		which[q.count] = i;
 		pages[q.count++] = (struct page *)ops[i].page;
 	}
+	if (!q.count)
+		return;
 	/* Waits until the block or USB layer dropped its page references. */
-	if (q.count && gnttab_unmap_refs_sync(&q))
-		pr_err_ratelimited("grant unmap failed: %u pages leaked\n", q.count);
+	err = gnttab_unmap_refs_sync(&q);
+	for (i = 0; i < q.count; i++)
+		if (err || unmap[i].status != GNTST_okay)
+			ops[which[i]].status = XI_GNTST_STILL_MAPPED;
 }
 
 static int xen_grant_map(struct xi_map_op *ops, unsigned int n)
@@ -323,11 +333,14 @@ static const struct xi_xen_ops xi_hypervisor_ops = {
 
 static const struct xi_xen_ops *xi_ops = &xi_hypervisor_ops;
 
+#ifdef XENIDC_TEST_HOOKS
+/* Test builds only (make XENIDC_TEST=y): no module may redirect grants. */
 void xi_set_xen_ops(const struct xi_xen_ops *ops)
 {
 	WRITE_ONCE(xi_ops, ops ? ops : &xi_hypervisor_ops);
 }
 EXPORT_SYMBOL_GPL(xi_set_xen_ops);
+#endif
 
 int xi_pages_alloc(unsigned int n, struct xi_page **pages)
 {
@@ -351,17 +364,30 @@ int xi_grant_map(struct xi_map_op *ops, unsigned int n)
 	int err = READ_ONCE(xi_ops)->grant_map(ops, n);
 	unsigned int i;
 
-	for (i = 0; !err && i < n; i++)
+	for (i = 0; !err && i < n; i++) {
 		if (ops[i].status == XI_GNTST_OKAY)
 			atomic_long_inc(&xi_live.grants);
+		else if (ops[i].status == XI_GNTST_STILL_MAPPED)
+			atomic_long_inc(&xi_live.quarantined);
+	}
 	return err;
 }
 EXPORT_SYMBOL_GPL(xi_grant_map);
 
 int xi_grant_unmap(struct xi_map_op *ops, unsigned int n)
 {
-	atomic_long_sub(n, &xi_live.grants);
-	return READ_ONCE(xi_ops)->grant_unmap(ops, n);
+	int err = READ_ONCE(xi_ops)->grant_unmap(ops, n);
+	unsigned int i, stuck = 0;
+
+	for (i = 0; !err && i < n; i++)
+		stuck += ops[i].status == XI_GNTST_STILL_MAPPED;
+	if (!err)
+		atomic_long_sub(n - stuck, &xi_live.grants);
+	if (stuck) {
+		atomic_long_add(stuck, &xi_live.quarantined);
+		pr_err_ratelimited("%u grant unmaps failed: their frames are quarantined\n", stuck);
+	}
+	return err;
 }
 EXPORT_SYMBOL_GPL(xi_grant_unmap);
 
@@ -635,16 +661,18 @@ EXPORT_SYMBOL_GPL(xi_now_ns);
 
 void xi_assert_failed(const char *expr, const char *file, int line)
 {
-	WARN(1, "xenidc: invariant failed: %s (%s:%d)\n", expr, file, line);
+	/* One stack trace; then a line each time, rate-limited. */
+	if (!WARN_ONCE(1, "xenidc: invariant failed: %s (%s:%d)\n", expr, file, line))
+		pr_err_ratelimited("invariant failed: %s (%s:%d)\n", expr, file, line);
 }
 EXPORT_SYMBOL_GPL(xi_assert_failed);
 
 static int xi_live_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "grants %ld\nframes %ld\nrings %ld\nevtchns %ld\nworks %ld\n",
+	seq_printf(m, "grants %ld\nframes %ld\nrings %ld\nevtchns %ld\nworks %ld\nquarantined %ld\n",
 		   atomic_long_read(&xi_live.grants), atomic_long_read(&xi_live.frames),
 		   atomic_long_read(&xi_live.rings), atomic_long_read(&xi_live.evtchns),
-		   atomic_long_read(&xi_live.works));
+		   atomic_long_read(&xi_live.works), atomic_long_read(&xi_live.quarantined));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(xi_live);

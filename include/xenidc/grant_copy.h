@@ -13,9 +13,11 @@
 
 namespace xenidc {
 
-// Copies the first `bytes` of the elements (in order) from or to `local`.
-// -EFAULT if any grant was refused (the frontend's fault).
-Status GrantCopy(const SgRbr &remote, void *local, size_t bytes, bool to_remote)
+// Copies `bytes` of the elements (taken in order as one byte stream) from
+// byte `offset` on, from or to `local` at the same offset: local mirrors
+// the remote layout. -EFAULT if any grant was refused (the frontend's
+// fault).
+Status GrantCopy(const SgRbr &remote, void *local, size_t bytes, bool to_remote, size_t offset = 0)
 	XI_EXPORT(xi_grant_copy_sg);
 
 } // namespace xenidc

@@ -41,6 +41,7 @@ struct MappedElem {
 	uint32_t slot;	 // frame index, or cache entry index if persistent
 	uint32_t handle; // transient: grant handle, kNoHandle if not mapped
 	bool persistent;
+	bool stuck; // transient, not mapped: its failed map could not be undone
 };
 
 // The state of one mapped SgRbr. The caller provides its storage (sized for
@@ -106,6 +107,7 @@ public:
 		uint64_t persistent_hits;
 		uint64_t persistent_evictions;
 		uint64_t copied_bytes; // staging mode, both ways
+		uint64_t quarantined;  // frames whose unmap failed: never used again
 	};
 
 	static Result<RbrMapperPool *> Create(const Config &c) XI_EXPORT(xi_pool_create);
@@ -126,15 +128,17 @@ public:
 	// Stages whatever the default: for transfers that need one contiguous
 	// buffer even on a scatter-gather device (USB control, interrupt, iso).
 	Status MapStaged(const SgRbr &sg, Direction dir, Mapping *m) XI_EXPORT(xi_pool_map_staged);
-	// Staging, kFromDevice: copies the first `bytes` of the buffer to the
-	// frontend. A no-op for SG mappings (the device wrote in place).
-	Status CopyOut(Mapping *m, size_t bytes) XI_EXPORT(xi_pool_copy_out);
+	// Staging, kFromDevice: copies `bytes` of the buffer from `offset` on
+	// to the same place in the frontend's. A no-op for SG mappings (the
+	// device wrote in place).
+	Status CopyOut(Mapping *m, size_t bytes, size_t offset = 0) XI_EXPORT(xi_pool_copy_out);
 	void Unmap(Mapping *m) { UnmapBatch(ktl::Span<Mapping *const>(&m, 1)); }
 	// Releases many mappings with one unmap hypercall batch.
 	void UnmapBatch(ktl::Span<Mapping *const> ms) XI_EXPORT(xi_pool_unmap_batch);
 
 	const Config &config() const { return cfg_; }
 	uint32_t free_frames() const { return nfree_; }
+	uint32_t quarantined() const { return quarantined_; }
 	uint32_t persistent_count() const { return cache_used_; }
 	uint32_t frames_in_use() const XI_EXPORT(xi_pool_frames_in_use);
 	Stats stats() const { return stats_; }
@@ -154,9 +158,11 @@ private:
 	bool ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache, uint32_t idx,
 			MappedElem *e, uint32_t *nops, uint32_t *nunmap);
 	bool SettleMaps(uint32_t nops, bool run, Mapping *m);
-	Status Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote);
+	Status Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote, size_t offset = 0);
 	void ReleaseSg(Mapping *m, uint32_t *nunmap);
+	void QueueUnmap(uint32_t handle, uint32_t frame, uint32_t *nunmap);
 	void FlushUnmaps(uint32_t n);
+	void FreeFrame(uint32_t frame, bool still_mapped);
 
 	// Persistent cache.
 	int32_t CacheFind(GrantRef g) const;
@@ -173,10 +179,12 @@ private:
 	bool have_frames_ = false;
 	uint32_t *free_ = nullptr; // stack of free frame indexes
 	uint32_t nfree_ = 0;
-	xi_map_op *ops_ = nullptr;    // scratch, max_elems entries
-	OpSlot *op_slot_ = nullptr;   // what each op in ops_ maps for
-	xi_map_op *unmaps_ = nullptr; // scratch for batched unmaps
+	xi_map_op *ops_ = nullptr;	  // scratch, max_elems entries
+	OpSlot *op_slot_ = nullptr;	  // what each op in ops_ maps for
+	xi_map_op *unmaps_ = nullptr;	  // scratch for batched unmaps ...
+	uint32_t *unmap_frame_ = nullptr; // ... and their frames
 	uint32_t unmaps_cap_ = 0;
+	uint32_t quarantined_ = 0;
 
 	void **staging_ = nullptr;
 	int32_t *staging_free_ = nullptr;

@@ -52,6 +52,12 @@ void *xi_page_address(struct xi_page *page);
 #define XI_GNTST_GENERAL_ERROR (-1)
 #define XI_GNTST_BAD_GNTREF (-3)
 #define XI_GNTST_PERMISSION_DENIED (-8)
+/*
+ * Not the hypervisor's: a map that failed and could not be undone, or an
+ * unmap that failed. The frame still holds a foreign mapping: it must never
+ * be mapped onto again, nor freed.
+ */
+#define XI_GNTST_STILL_MAPPED (-100)
 
 struct xi_map_op {
 	xi_domid_t dom;		/* in: granting domain */
@@ -64,7 +70,9 @@ struct xi_map_op {
 
 /*
  * Maps or unmaps a batch in one hypercall. Returns 0 when the batch was
- * processed (check each op's status) or -errno when none was.
+ * processed (check each op's status) or -errno when none was. An unmap
+ * skips the ops whose status is not XI_GNTST_OKAY on entry and sets the
+ * others' to XI_GNTST_OKAY or XI_GNTST_STILL_MAPPED.
  */
 int xi_grant_map(struct xi_map_op *ops, unsigned int n);
 int xi_grant_unmap(struct xi_map_op *ops, unsigned int n);

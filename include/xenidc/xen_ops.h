@@ -30,7 +30,11 @@ struct xi_xen_ops {
 	void (*evtchn_eoi)(struct xi_evtchn *ch, bool spurious);
 };
 
-/* Installs ops (NULL: the hypervisor's again). Only with no device active. */
+/*
+ * Installs ops (NULL: the hypervisor's again). Only with no device active,
+ * and only in test builds (XENIDC_TEST_HOOKS): production modules do not
+ * export it.
+ */
 void xi_set_xen_ops(const struct xi_xen_ops *ops);
 
 #ifdef __cplusplus

@@ -189,6 +189,57 @@ TEST_F(PoolTest, MapFailureInTheMiddleOfABatchReleasesTheRest)
 	RbrMapperPool::Destroy(pool);
 }
 
+// An unmap that fails leaves the grant mapped onto its frame: the frame is
+// quarantined, never mapped onto again nor freed, and counted.
+TEST_F(PoolTest, AFrameWhoseUnmapFailedIsNeverReused)
+{
+	RbrMapperPool *pool = Make(Sg(4, 4));
+	GuestBuf a(sim_, kGuest, 2, false), b(sim_, kGuest, 4, false);
+	auto ea = a.Elems(), eb = b.Elems();
+	Slot sa(4), sb(4);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, ea), Direction::kFromDevice, &sa.m).ok());
+	xi_page *stuck = sa.sg[1].page;
+	sim_.FailNth(sim::Fault::kUnmap, 2);
+	pool->Unmap(&sa.m);
+	EXPECT_EQ(pool->stats().quarantined, 1u);
+	EXPECT_EQ(pool->free_frames(), 3u);
+	EXPECT_TRUE(sim::PageIsMapped(stuck)) << "it still holds the guest's page";
+	EXPECT_EQ(pool->Map(::Sg(kGuest, eb), Direction::kFromDevice, &sb.m).code(), -err::kAgain)
+		<< "four frames are left no more";
+	eb.pop_back();
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, eb), Direction::kFromDevice, &sb.m).ok());
+	for (int i = 0; i < 3; i++)
+		EXPECT_NE(sb.sg[i].page, stuck) << i;
+	pool->Unmap(&sb.m);
+	EXPECT_EQ(pool->frames_in_use(), 0u);
+	RbrMapperPool::Destroy(pool); // every frame but the quarantined one
+	EXPECT_EQ(sim_.counters().pages, 1);
+	EXPECT_EQ(sim_.counters().mappings, 1);
+	sim::ReclaimQuarantined(stuck);
+}
+
+// The same for a persistent grant evicted to make room: its frame is not
+// the one the new grant gets.
+TEST_F(PoolTest, AnEvictionWhoseUnmapFailedGivesNoFrame)
+{
+	RbrMapperPool *pool = Make(Sg(2, 2, 2));
+	pool->SetPersistent(true);
+	GuestBuf a(sim_, kGuest, 2, false), b(sim_, kGuest, 1, false);
+	auto ea = a.Elems(), eb = b.Elems();
+	Slot sa(2), sb(2);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, ea), Direction::kFromDevice, &sa.m).ok());
+	xi_page *stuck = sa.sg[0].page; // the least recently used, evicted first
+	pool->Unmap(&sa.m);
+	sim_.FailNth(sim::Fault::kUnmap, 1);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, eb), Direction::kFromDevice, &sb.m).ok());
+	EXPECT_NE(sb.sg[0].page, stuck);
+	EXPECT_EQ(pool->stats().quarantined, 1u);
+	pool->Unmap(&sb.m);
+	RbrMapperPool::Destroy(pool);
+	EXPECT_EQ(sim_.counters().pages, 1);
+	sim::ReclaimQuarantined(stuck);
+}
+
 TEST_F(PoolTest, UngrantedOrForeignGrantFails)
 {
 	RbrMapperPool *pool = Make(Sg(4, 4));

@@ -29,14 +29,15 @@ uint32_t Pipe(unsigned port, PipeType t, bool in, unsigned dev, unsigned ep)
 
 class HcdFront {
 public:
-	HcdFront(sim::Sim &s, sim::Xenstore &xs, xi_domid_t dom, unsigned usb_ver = 2)
+	HcdFront(sim::Sim &s, sim::Xenstore &xs, xi_domid_t dom, unsigned usb_ver = 2,
+		 unsigned ports = kPorts)
 	    : s_(s), xs_(xs), dom_(dom), dev_("vusb", dom, 0)
 	{
 		dev_.on_unregister = [this] { Remove(); };
-		xs_.Write(dev_.Back("num-ports"), std::to_string(kPorts));
+		xs_.Write(dev_.Back("num-ports"), std::to_string(ports));
 		xs_.Write(dev_.Back("usb-ver"), std::to_string(usb_ver));
 		xs_.Write(dev_.Back("type"), "pv");
-		for (unsigned i = 1; i <= kPorts; i++)
+		for (unsigned i = 1; i <= ports; i++)
 			xs_.Write(dev_.Back("port/" + std::to_string(i)), "");
 	}
 	~HcdFront()
@@ -415,37 +416,78 @@ TEST_F(UsbbackTest, SixtyFourKiBArrivesWithLengthZero)
 	EXPECT_EQ(r.actual_length, 65536);
 }
 
-TEST_F(UsbbackTest, IsochronousPacketsAndResults)
+// An iso IN request of n packets of 192 bytes into a fresh buffer filled
+// with 0xee; its descriptors in pages of their own, crossing a page as they
+// may. Returns the answer; *res gets the packet results the guest reads.
+static UrbResponse IsoIn(HcdFront &f, int n, HcdFront::Buf *buf, std::vector<IsoDesc> *res)
 {
-	auto &f = Ready();
-	const int n = 8;
-	auto buf = f.Alloc(n * 192, false);
-	auto desc = f.Alloc(n * sizeof(IsoDesc), false, 4000); // crosses a page, as it may
+	*buf = f.Alloc(n * 192, false);
+	for (size_t s = 0; s < buf->segs.size(); s++)
+		memset(f.At(*buf, s), 0xee, buf->segs[s].length);
+	auto desc = f.Alloc(n * sizeof(IsoDesc), false, 4000);
 	std::vector<IsoDesc> d(n);
 	for (int i = 0; i < n; i++)
 		d[i] = {(uint32_t)(i * 192), 192, 0, -1};
-	// Write the descriptors into the guest's (possibly split) pages.
 	const uint8_t *src = reinterpret_cast<const uint8_t *>(d.data());
 	for (size_t s = 0, pos = 0; s < desc.segs.size(); pos += desc.segs[s].length, s++)
 		memcpy(f.At(desc, s), src + pos, desc.segs[s].length);
-	UrbRequest r = f.Req(40, Pipe(2, kIsoc, true, 5, 4), &buf, n * 192);
+	UrbRequest r = f.Req(40, Pipe(2, kIsoc, true, 5, 4), buf, n * 192);
 	r.u.isoc.interval = 1;
 	r.u.isoc.number_of_packets = n;
 	r.u.isoc.nr_frame_desc_segs = (uint16_t)desc.segs.size();
 	for (size_t s = 0; s < desc.segs.size(); s++)
 		r.seg[r.nr_buffer_segs + s] = desc.segs[s];
 	auto rsp = f.Do(r);
+	res->assign(n, IsoDesc{});
+	auto *back = reinterpret_cast<uint8_t *>(res->data());
+	for (size_t s = 0, pos = 0; s < desc.segs.size(); pos += desc.segs[s].length, s++)
+		memcpy(back + pos, f.At(desc, s), desc.segs[s].length);
+	return rsp;
+}
+
+// Byte `at` of an iso buffer (192-byte packets, 21 to a page).
+static uint8_t IsoByte(HcdFront &f, const HcdFront::Buf &b, uint32_t at)
+{
+	return f.At(b, at / XI_PAGE_SIZE)[at % XI_PAGE_SIZE];
+}
+
+TEST_F(UsbbackTest, IsochronousPacketsAndResults)
+{
+	auto &f = Ready();
+	HcdFront::Buf buf;
+	std::vector<IsoDesc> res;
+	auto rsp = IsoIn(f, 8, &buf, &res);
 	EXPECT_EQ(rsp.status, kStatusOk);
 	EXPECT_EQ(rsp.start_frame, 77);
-	std::vector<uint8_t> back(n * sizeof(IsoDesc));
-	for (size_t s = 0, pos = 0; s < desc.segs.size(); pos += desc.segs[s].length, s++)
-		memcpy(back.data() + pos, f.At(desc, s), desc.segs[s].length);
-	auto *res = reinterpret_cast<IsoDesc *>(back.data());
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < 8; i++) {
 		EXPECT_EQ(res[i].actual_length, 192u) << i;
 		EXPECT_EQ(res[i].status, 0) << i;
 	}
-	EXPECT_EQ(f.At(buf, 0)[192 * 3], 0x43) << "packet 3's data";
+	EXPECT_EQ(IsoByte(f, buf, 192 * 3), 0x43) << "packet 3's data";
+}
+
+// Short packets: each packet's bytes land at its own offset, wherever the
+// packets before it stopped, and the rest of a short packet's room keeps
+// what the guest had there.
+TEST_F(UsbbackTest, ShortIsochronousPacketsKeepTheirOffsets)
+{
+	auto &f = Ready();
+	Stick().iso_actual = [](uint32_t i, uint32_t len) { return i % 3 ? len / (i + 1) : len; };
+	HcdFront::Buf buf;
+	std::vector<IsoDesc> res;
+	const int n = 24; // more than a page of packets
+	auto rsp = IsoIn(f, n, &buf, &res);
+	EXPECT_EQ(rsp.status, kStatusOk);
+	uint32_t sum = 0;
+	for (int i = 0; i < n; i++) {
+		uint32_t got = i % 3 ? 192 / (i + 1) : 192;
+		sum += got;
+		EXPECT_EQ(res[i].actual_length, got) << i;
+		for (uint32_t k = 0; k < 192; k++)
+			ASSERT_EQ(IsoByte(f, buf, 192 * i + k), k < got ? 0x40 + i : 0xee)
+				<< "packet " << i << " byte " << k;
+	}
+	EXPECT_EQ((uint32_t)rsp.actual_length, sum);
 }
 
 TEST_F(UsbbackTest, UnlinkAnswersBothRequests)
@@ -1031,4 +1073,54 @@ TEST_F(UsbbackTest, ZeroCopyCanBeSwitchedOff)
 	EXPECT_EQ(r[1].status, kStatusOk);
 	EXPECT_EQ(f.At(rd.bufs[1], 0)[4095], 0xcd);
 	EXPECT_EQ(sim_.counters().mappings, 0);
+}
+
+// Every port's device replaced by another before the guest heard of the
+// first (the toolstack, or a physical replug, faster than the work): two
+// events per port, 62 in one pass.
+TEST_F(UsbbackTest, EveryPortReplacedAtOnceSendsEveryEvent)
+{
+	HcdFront f(sim_, xs_, kGuest, 2, kMaxPorts);
+	std::vector<std::unique_ptr<sim::FakeUsbDevice>> first, second;
+	f.Probe();
+	for (unsigned i = 1; i <= kMaxPorts; i++) {
+		std::string id = "5-" + std::to_string(i);
+		f.AssignPort(i, id);
+		first.push_back(std::make_unique<sim::FakeUsbDevice>(id, kSpeedFull));
+		ASSERT_EQ(first.back()->Plug(), 0);
+	}
+	f.Connect();
+	EXPECT_EQ(f.Events().size(), kMaxPorts);
+	for (unsigned i = 1; i <= kMaxPorts; i++) {
+		first[i - 1]->Unplug(false);
+		second.push_back(std::make_unique<sim::FakeUsbDevice>(first[i - 1]->busid));
+		ASSERT_EQ(second.back()->Plug(), 0);
+	}
+	sim_.RunUntilIdle();
+	auto ev = f.Events();
+	ASSERT_EQ(ev.size(), 2 * kMaxPorts);
+	for (unsigned i = 0; i < kMaxPorts; i++) {
+		EXPECT_EQ(ev[2 * i].portnum, i + 1);
+		EXPECT_EQ(ev[2 * i].speed, kSpeedNone) << "the old device leaves first";
+		EXPECT_EQ(ev[2 * i + 1].portnum, i + 1);
+		EXPECT_EQ(ev[2 * i + 1].speed, kSpeedHigh);
+	}
+	for (auto &d : second)
+		d->Unplug(false);
+	f.Remove();
+}
+
+// libxl binds the device while the guest connects: the hotplug must not
+// kick a work that does not exist yet, and the guest still hears of it.
+TEST_F(UsbbackTest, HotplugWhileTheControllerStarts)
+{
+	auto &f = Front();
+	f.Probe();
+	f.AssignPort(2, "3-1.5");
+	sim_.on_work_create = [this] { EXPECT_EQ(Stick().Plug(), 0); };
+	f.Connect();
+	auto ev = f.Events();
+	ASSERT_EQ(ev.size(), 1u);
+	EXPECT_EQ(ev[0].portnum, 2);
+	EXPECT_EQ(ev[0].speed, kSpeedHigh);
 }

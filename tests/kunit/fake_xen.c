@@ -127,6 +127,8 @@ static int fake_grant_unmap(struct xi_map_op *ops, unsigned int n)
 		struct fake_map *m = ops[i].handle < FAKE_GRANTS ? &maps[ops[i].handle] : NULL;
 		void *local;
 
+		if (ops[i].status != XI_GNTST_OKAY)
+			continue; /* not to be unmapped (platform.h) */
 		st.unmap_ops++;
 		if (!m || !m->used || m->local != (struct page *)ops[i].page) {
 			WARN(1, "fake_xen: unmap of a page that is not mapped\n");

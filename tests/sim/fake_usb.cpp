@@ -84,13 +84,15 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 			write(kDeviceDescriptor, sizeof(kDeviceDescriptor));
 		else if (x.type == UB_ISOC) {
 			for (uint32_t i = 0; i < x.npackets; i++) {
-				x.iso[i].actual_length = x.iso[i].length;
+				uint32_t n = x.iso[i].length;
+				if (x.in && iso_actual)
+					n = std::min(iso_actual(i, n), n);
+				x.iso[i].actual_length = n;
 				x.iso[i].status = 0;
 				if (x.in && buf)
-					memset(buf + x.iso[i].offset, 0x40 + (int)i,
-					       x.iso[i].length);
+					memset(buf + x.iso[i].offset, 0x40 + (int)i, n);
+				actual += n; // the packets' sum, as the USB core counts it
 			}
-			actual = x.length;
 		} else if (x.in) {
 			write(in_data.data(), (uint32_t)in_data.size());
 			if (actual < x.length && x.short_not_ok)

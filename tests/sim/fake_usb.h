@@ -37,7 +37,9 @@ public:
 	// The status a completing URB gets (index counts URBs).
 	std::function<int(const FakeUrb &)> status;
 	std::vector<uint8_t> in_data; // what bulk/int IN transfers return
-	std::vector<FakeUrb *> urbs;  // every URB, in submit order
+	// The bytes an iso IN packet gets (default: all it asked for).
+	std::function<uint32_t(uint32_t packet, uint32_t length)> iso_actual;
+	std::vector<FakeUrb *> urbs; // every URB, in submit order
 	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, unlinks = 0, kills = 0;
 	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
 

@@ -299,6 +299,21 @@ bool PageIsMapped(xi_page *p)
 {
 	return p->mapped;
 }
+
+void ReclaimQuarantined(xi_page *p)
+{
+	Sim &s = Sim::Get();
+	if (p->mapped) {
+		auto &tbl = s.grants()[p->dom];
+		auto it = tbl.find(p->gref);
+		if (it != tbl.end())
+			it->second.maps--;
+		s.counters().mappings--;
+	}
+	munmap(p->addr, kPage);
+	delete p;
+	s.counters().pages--;
+}
 } // namespace sim
 
 extern "C" {
@@ -409,7 +424,13 @@ int xi_grant_unmap(struct xi_map_op *ops, unsigned int n)
 	for (unsigned i = 0; i < n; i++) {
 		xi_map_op &op = ops[i];
 		xi_page *p = op.page;
+		if (op.status != XI_GNTST_OKAY)
+			continue; // not to be unmapped (platform.h)
 		s.counters().unmap_ops++;
+		if (s.ShouldFail(sim::Fault::kUnmap)) {
+			op.status = XI_GNTST_STILL_MAPPED;
+			continue;
+		}
 		if (!p->mapped || op.handle != (uint32_t)(p->gref ^ 0x5a5a0000u)) {
 			s.on_warning("xi_grant_unmap: page not mapped, or wrong handle");
 			continue;
@@ -634,6 +655,11 @@ void xi_wake_all(struct xi_waitq *wq) {}
 struct xi_work *xi_work_create(xi_work_fn fn, void *arg)
 {
 	Sim &s = Sim::Get();
+	if (s.on_work_create) {
+		auto hook = std::move(s.on_work_create);
+		s.on_work_create = nullptr;
+		hook();
+	}
 	if (s.ShouldFail(sim::Fault::kAlloc))
 		return nullptr;
 	s.counters().works++;

@@ -63,7 +63,7 @@ private:
 	uint32_t next_frame_ = 0;
 };
 
-enum class Fault { kAlloc, kPageAlloc, kMap, kCopy, kRingMap, kEvtchnBind, kCount };
+enum class Fault { kAlloc, kPageAlloc, kMap, kUnmap, kCopy, kRingMap, kEvtchnBind, kCount };
 
 struct Counters {
 	long allocs = 0;   // live xi_zalloc/xi_dma_alloc blocks
@@ -139,6 +139,9 @@ public:
 	void set_debug(bool on) { debug_ = on; }
 	// Assertion hook (gtest installs ADD_FAILURE; default aborts).
 	std::function<void(const std::string &)> on_warning;
+	// Runs once, inside the next xi_work_create(): for tests of what
+	// another thread may do while a device starts.
+	std::function<void()> on_work_create;
 
 	// Implementation hooks used by the platform functions.
 	struct EvtchnImpl;
@@ -172,6 +175,9 @@ private:
 
 // The xi_page behind a backend page (for tests that inspect mappings).
 bool PageIsMapped(xi_page *p);
+// Unmaps and frees a page the backend quarantined (its unmap failed) and
+// so left behind on purpose, for a test's leak check.
+void ReclaimQuarantined(xi_page *p);
 
 } // namespace sim
 
