@@ -69,9 +69,10 @@ public:
 	};
 
 	static Result<Ring *> Create(Vbd *vbd, unsigned index, const Config &c);
-	// Stops intake, waits for every request in flight to be answered,
-	// then closes the channel and frees everything.
-	static void Destroy(Ring *r);
+	// Stops intake and returns. Once every request in flight is answered,
+	// the ring closes its channel, frees everything and tells its Vbd
+	// (RingGone). false: nothing was started, r is freed already.
+	static bool BeginDestroy(Ring *r);
 
 	RbrMapperPool *pool() { return pool_; }
 	// Any context: the last bio of q completed.
@@ -81,8 +82,10 @@ private:
 	Ring() = default;
 	~Ring() = default;
 	Status Open(const Config &c);
+	static void Free(Ring *r);
 
 	static void Pass(BackendDevice *self);
+	static void Stopped(BackendDevice *self);
 	static void ConsumePlugged(void *arg);
 	void Consume();
 	bool Handle(const blkif::Request &r);
@@ -146,10 +149,13 @@ public:
 	Status Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled);
 	Status Connect(ktl::Span<const Ring::Config> rings, bool cdrom);
 	Status Publish(xb::Writer &w);
-	void Disconnect();
+	// Starts stopping every ring; true if none is left running (else
+	// xenbus_lite hears Disconnected() when the last one is gone).
+	bool Disconnect();
 	~Vbd();
 
 	// From the rings.
+	void RingGone();
 	bb2_backing *backing() const { return backing_; }
 	const bb2_info &info() const { return info_; }
 	bool discard_enabled() const { return discard_enabled_; }
@@ -169,6 +175,7 @@ private:
 	bool discard_enabled_ = true;
 	Ring *rings_[xb::kMaxQueues] = {};
 	uint32_t nrings_ = 0;
+	ktl::Atomic<uint32_t> stopping_rings_{0}; // and one while starting them
 	ktl::Atomic<bool> connected_{false};
 	ktl::Counter stats_[BB2_NR_STATS];
 };

@@ -32,7 +32,7 @@ Result<Ring *> Ring::Create(Vbd *vbd, unsigned index, const Config &c)
 	r->index_ = index;
 	Status s = r->Open(c);
 	if (!s.ok()) {
-		Destroy(r);
+		Free(r); // Start() is Open's last step: nothing runs
 		return s;
 	}
 	return r;
@@ -92,11 +92,27 @@ Status Ring::Open(const Config &c)
 	return s;
 }
 
-void Ring::Destroy(Ring *r)
+bool Ring::BeginDestroy(Ring *r)
 {
-	if (!r)
-		return;
-	r->Stop(); // every request in flight answered
+	if (r->BeginStop(&Ring::Stopped))
+		return true;
+	Free(r);
+	return false;
+}
+
+// Every request in flight answered, the channel closed: in the ring's stop
+// work.
+void Ring::Stopped(BackendDevice *self)
+{
+	auto *r = static_cast<Ring *>(self);
+	Vbd *v = r->vbd_;
+
+	Free(r);
+	v->RingGone();
+}
+
+void Ring::Free(Ring *r)
+{
 	r->ring32_.Unmap();
 	r->ring64_.Unmap();
 	RbrMapperPool::Destroy(r->pool_);

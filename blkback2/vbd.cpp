@@ -20,26 +20,36 @@ Status Vbd::Configure(uint32_t major, uint32_t minor, bool readonly, bool discar
 	return Status::Ok();
 }
 
+// On error, the rings made so far stay: xenbus_lite's disconnect stops them.
 Status Vbd::Connect(ktl::Span<const Ring::Config> rings, bool cdrom)
 {
 	info_.cdrom |= cdrom;
 	for (const Ring::Config &c : rings) {
 		auto r = Ring::Create(this, nrings_, c);
-		if (!r.ok()) {
-			Disconnect();
+		if (!r.ok())
 			return r.status();
-		}
 		rings_[nrings_++] = r.value();
 	}
 	connected_.Store(true);
 	return Status::Ok();
 }
 
-void Vbd::Disconnect()
+bool Vbd::Disconnect()
 {
 	connected_.Store(false);
+	// One count per ring still stopping, plus this function's until every
+	// ring was told: a ring gone meanwhile cannot end the disconnect early.
+	stopping_rings_.Store(nrings_ + 1);
 	while (nrings_)
-		Ring::Destroy(rings_[--nrings_]);
+		if (!Ring::BeginDestroy(rings_[--nrings_]))
+			stopping_rings_.FetchSub(1);
+	return stopping_rings_.FetchSub(1) == 1;
+}
+
+void Vbd::RingGone()
+{
+	if (stopping_rings_.FetchSub(1) == 1)
+		dev_.Disconnected();
 }
 
 Status Vbd::Publish(xb::Writer &w)
@@ -69,7 +79,7 @@ Status Vbd::Publish(xb::Writer &w)
 
 Vbd::~Vbd()
 {
-	Disconnect();
+	XI_WARN_ON(nrings_ != 0); // xenbus_lite disconnects first
 	if (backing_)
 		bb2_backing_close(backing_);
 }

@@ -104,7 +104,7 @@ const xb::Driver kVbdDriver = {
 		.configure = Configure,
 		.connect = Connect,
 		.publish = [](void *ctx, xb::Writer &w) { return V(ctx).Publish(w); },
-		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
+		.disconnect = [](void *ctx) { return V(ctx).Disconnect(); },
 		.remove = [](void *ctx) { ktl::Delete(&V(ctx)); },
 		.stat = [](void *ctx, unsigned i) { return V(ctx).stat(Stat(i)); },
 	},

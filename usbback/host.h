@@ -17,6 +17,8 @@ extern "C" {
 struct ub_dev;
 /* One host URB in flight. */
 struct ub_urb;
+/* A URB kept alive to be killed once the caller dropped its locks. */
+struct ub_pin;
 
 enum ub_type { UB_ISOC = 0, UB_INT = 1, UB_CTRL = 2, UB_BULK = 3 }; /* = usbif pipe types */
 
@@ -57,10 +59,12 @@ struct ub_xfer {
  * context, or -errno now and no completion.
  */
 int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out);
-/* Asks for an early completion (-ECONNRESET); does not wait. */
+/* Asks for an early completion (-ECONNRESET); does not wait. Any context. */
 void ub_urb_unlink(struct ub_urb *u);
-/* Cancels and waits for the completion to have run. May sleep. */
-void ub_urb_kill(struct ub_urb *u);
+/* Pins u's URB: it stays valid for ub_pin_kill() whoever frees u. */
+struct ub_pin *ub_urb_pin(struct ub_urb *u);
+/* Cancels the URB, waits for its completion to have run, unpins. Sleeps. */
+void ub_pin_kill(struct ub_pin *p);
 /* After the completion ran. */
 void ub_urb_free(struct ub_urb *u);
 
@@ -86,15 +90,28 @@ void ub_dev_put(struct ub_dev *d);
 /* Serialises attaching devices against controllers coming and going. */
 void ub_registry_lock(void);
 void ub_registry_unlock(void);
+/*
+ * Guards the bus ids the toolstack assigned (what a probe looks up without
+ * sleeping) and the registry's list. Not held across anything that sleeps.
+ */
+void ub_busid_lock(void);
+void ub_busid_unlock(void);
 
 /* Implemented by usbback's C++ (vusb.cpp): */
 void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t error_count,
 		 uint32_t start_frame);
 /*
- * A host device whose first interface was bound to usbback. -ENODEV: the
- * toolstack assigned its bus id ("3-1.5") to no port.
+ * Whether the toolstack assigned the bus id ("3-1.5") to a port, as last
+ * seen in xenstore. Takes no sleeping lock; does no xenstore I/O.
  */
-int ub_attach(const char *busid, struct ub_dev *d);
+bool ub_assigned(const char *busid);
+/*
+ * A host device whose first interface was bound to usbback. asked: a
+ * process asked for this binding (the toolstack, through sysfs), right
+ * after writing port/<n>, maybe before our watch saw it: then xenstore is
+ * read again. -ENODEV: no port has the bus id.
+ */
+int ub_attach(const char *busid, struct ub_dev *d, bool asked);
 /*
  * The device is going away: unbound, or physically unplugged (then its port
  * is cleared too, so the toolstack's view stays true and xl usbctrl-detach

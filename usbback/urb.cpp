@@ -60,6 +60,8 @@ int32_t UsbifStatus(int err)
 
 bool Vusb::Handle(const usbif::UrbRequest &req)
 {
+	if (stopping())
+		return false; // a disconnect began during this pass: take no more
 	if (usbif::PipeUnlink(req.pipe)) {
 		stats_[kUnlinks].Add();
 		SubmitBatch(); // the request it names may be waiting there
@@ -72,7 +74,6 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 		return false;
 	r->id = req.id;
 	r->dev = nullptr;
-	r->urb = nullptr;
 	r->lead = r;
 	r->batch_next = nullptr;
 	r->done.Store(false);
@@ -292,14 +293,34 @@ int32_t Vusb::MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answe
 	x.iso = r->iso;
 	x.cookie = r;
 
-	MutexGuard g(lock_);
-	if (ports_[r->port].dev != r->dev)
-		return usbif::kStatusNoDev; // unplugged meanwhile
-	int rc = ub_urb_submit(r->dev, &x, &r->urb);
-	if (rc) {
-		r->urb = nullptr;
-		return UsbifStatus(rc);
+	return Submit(r, &x);
+}
+
+// Submits the URB of lead's batch, with no lock held. It is published in
+// the batch's requests under urb_lock_, where a disconnect or the device's
+// release is seen too: either UnlinkAll() or ReleasePort() finds it there,
+// or it is ended here.
+int32_t Vusb::Submit(Request *lead, ub_xfer *x)
+{
+	ub_urb *u;
+	bool gone;
+	{
+		SpinGuard g(urb_lock_);
+		gone = stopping() || ports_[lead->port].dev != lead->dev;
 	}
+	if (gone)
+		return usbif::kStatusNoDev;
+	int rc = ub_urb_submit(lead->dev, x, &u);
+	if (rc)
+		return UsbifStatus(rc);
+	{
+		SpinGuard g(urb_lock_);
+		for (Request *r = lead; r; r = r->batch_next)
+			r->urb = u;
+		gone = stopping() || ports_[lead->port].dev != lead->dev;
+	}
+	if (gone)
+		ub_urb_unlink(u);
 	return usbif::kStatusOk;
 }
 
@@ -356,22 +377,11 @@ void Vusb::SubmitBatch()
 	x.length = length;
 	x.cookie = lead;
 
-	int32_t st = usbif::kStatusNoDev; // unplugged meanwhile
-	{
-		MutexGuard g(lock_);
-		if (ports_[lead->port].dev == lead->dev) {
-			int rc = ub_urb_submit(lead->dev, &x, &lead->urb);
-			if (!rc) {
-				for (Request *r = lead->batch_next; r; r = r->batch_next)
-					r->urb = lead->urb;
-				return;
-			}
-			st = UsbifStatus(rc);
-		}
-	}
+	int32_t st = Submit(lead, &x);
+	if (st == usbif::kStatusOk)
+		return;
 	for (Request *r = lead, *next; r; r = next) {
 		next = r->batch_next;
-		r->urb = nullptr;
 		stats_[kRejected].Add();
 		AnswerNow(r, st);
 	}
@@ -383,7 +393,7 @@ void Vusb::SubmitBatch()
 void Vusb::Unlink(const usbif::UrbRequest &req)
 {
 	{
-		MutexGuard g(lock_);
+		SpinGuard g(urb_lock_);
 		for (Request &r : slots_)
 			if (r.urb && !r.done.Load() && r.id == req.u.unlink.unlink_id &&
 			    r.port == usbif::PipePort(req.pipe))
@@ -475,12 +485,14 @@ void Vusb::FinishCompleted()
 			r->status = -22;
 		if (r->type == UB_ISOC && CopyIso(r, true))
 			r->status = -22;
+		ub_urb *u;
 		{
-			MutexGuard g(lock_); // against Detach() killing it
-			if (r->lead == r)
-				ub_urb_free(r->urb);
+			SpinGuard g(urb_lock_); // against UnlinkAll() and ReleasePort()
+			u = r->urb;
 			r->urb = nullptr;
 		}
+		if (r->lead == r)
+			ub_urb_free(u);
 		ub_dev_put(r->dev);
 		if (r->mapping.mapped())
 			finishing_[n++] = &r->mapping;

@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/usb.h>
 #include <linux/usb/ch9.h>
@@ -31,6 +32,7 @@ static_assert(offsetof(struct xenusb_urb_response, status) == XI_USBIF_URB_RSP_S
 static_assert(sizeof(struct xenusb_conn_response) == XI_USBIF_CONN_RSP_SIZE);
 
 static DEFINE_MUTEX(ub_registry);
+static DEFINE_SPINLOCK(ub_busids);
 static DEFINE_MUTEX(ub_bindings_lock);
 static LIST_HEAD(ub_bindings);
 
@@ -62,6 +64,16 @@ void ub_registry_lock(void)
 void ub_registry_unlock(void)
 {
 	mutex_unlock(&ub_registry);
+}
+
+void ub_busid_lock(void)
+{
+	spin_lock(&ub_busids);
+}
+
+void ub_busid_unlock(void)
+{
+	spin_unlock(&ub_busids);
 }
 
 static void ub_complete(struct urb *urb)
@@ -167,9 +179,17 @@ void ub_urb_unlink(struct ub_urb *u)
 	usb_unlink_urb(u->urb);
 }
 
-void ub_urb_kill(struct ub_urb *u)
+struct ub_pin *ub_urb_pin(struct ub_urb *u)
 {
-	usb_kill_urb(u->urb);
+	return (struct ub_pin *)usb_get_urb(u->urb);
+}
+
+void ub_pin_kill(struct ub_pin *p)
+{
+	struct urb *urb = (struct urb *)p;
+
+	usb_kill_urb(urb);
+	usb_put_urb(urb);
 }
 
 void ub_urb_free(struct ub_urb *u)
@@ -262,20 +282,28 @@ static struct ub_binding *ub_find_binding(struct usb_device *udev)
 	return NULL;
 }
 
-/* One call per interface; the device is attached to its port at the first. */
+/*
+ * One call per interface; the device is attached to its port at the first.
+ * Every interface of every device dom0 sees is offered to usbback: one the
+ * toolstack did not assign is refused at once, without xenstore I/O or a
+ * sleeping lock, unless a process asked for this binding (xl writes
+ * port/<n>, then binds at once: our watch may not have run yet).
+ */
 static int ub_probe(struct usb_interface *intf, const struct usb_device_id *id)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
+	bool asked = !(current->flags & PF_KTHREAD);
 	struct ub_binding *b;
 	int err = 0;
 
-	if (udev->descriptor.bDeviceClass == USB_CLASS_HUB)
+	if (udev->descriptor.bDeviceClass == USB_CLASS_HUB ||
+	    (!asked && !ub_assigned(dev_name(&udev->dev))))
 		return -ENODEV;
 	mutex_lock(&ub_bindings_lock);
 	b = ub_find_binding(udev);
 	if (!b) {
 		b = kzalloc(sizeof(*b), GFP_KERNEL);
-		err = b ? ub_attach(dev_name(&udev->dev), (struct ub_dev *)udev) : -ENOMEM;
+		err = b ? ub_attach(dev_name(&udev->dev), (struct ub_dev *)udev, asked) : -ENOMEM;
 		if (err) {
 			kfree(b);
 			goto out;

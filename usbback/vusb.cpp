@@ -7,13 +7,17 @@
 namespace usbback {
 
 namespace {
-// Controllers, for matching a host device's bus id to a port. Guarded by
-// ub_registry_lock().
+// Controllers, for matching a host device's bus id to a port: the list is
+// changed under ub_registry_lock() and ub_busid_lock(), read under either.
 Vusb *g_vusbs = nullptr;
 
 struct RegistryGuard {
 	RegistryGuard() { ub_registry_lock(); }
 	~RegistryGuard() { ub_registry_unlock(); }
+};
+struct BusidGuard {
+	BusidGuard() { ub_busid_lock(); }
+	~BusidGuard() { ub_busid_unlock(); }
 };
 
 bool StrEq(const char *a, const char *b)
@@ -33,21 +37,23 @@ Vusb::Vusb(xb::Device &dev) : dev_(dev)
 		PutSlot(r);
 	}
 	RegistryGuard g;
+	BusidGuard b;
 	next_ = g_vusbs;
 	g_vusbs = this;
 }
 
+// xenbus_lite disconnected it first: nothing runs.
 Vusb::~Vusb()
 {
 	{
 		RegistryGuard g;
+		BusidGuard b;
 		for (Vusb **p = &g_vusbs; *p; p = &(*p)->next_)
 			if (*p == this) {
 				*p = next_;
 				break;
 			}
 	}
-	Disconnect();
 	for (unsigned i = 1; i <= num_ports_; i++)
 		if (ports_[i].dev)
 			ub_dev_put(ports_[i].dev);
@@ -67,30 +73,26 @@ Status Vusb::Configure(uint32_t num_ports, uint32_t usb_ver)
 	if (!pool.ok())
 		return pool.status();
 	pool_ = pool.value();
-
-	MutexGuard g(lock_);
-	num_ports_ = num_ports;
-	usb_ver_ = usb_ver;
-	for (unsigned i = 1; i <= num_ports_; i++)
-		ReadPort(i, ports_[i].busid, sizeof(ports_[i].busid));
+	{
+		MutexGuard g(lock_);
+		num_ports_ = num_ports;
+		usb_ver_ = usb_ver;
+	}
+	ReadPorts();
 	return Status::Ok();
 }
 
-// The bus id the toolstack put in port/<n>; false if none.
-bool Vusb::ReadPort(unsigned n, char *busid, size_t len)
+// The bus ids the toolstack put in port/<n>, read outside every lock.
+void Vusb::ReadPorts()
 {
-	char key[16];
-	xi_snprintf(key, sizeof(key), "port/%u", n);
-	if (!dev_.Read(key, busid, len).ok())
-		busid[0] = 0;
-	return busid[0] != 0;
-}
-
-void Vusb::PortsChanged()
-{
-	MutexGuard g(lock_);
-	for (unsigned i = 1; i <= num_ports_; i++)
-		ReadPort(i, ports_[i].busid, sizeof(ports_[i].busid));
+	for (unsigned i = 1; i <= num_ports_; i++) {
+		char key[16], id[sizeof(Port::busid)];
+		xi_snprintf(key, sizeof(key), "port/%u", i);
+		if (!dev_.Read(key, id, sizeof(id)).ok())
+			id[0] = 0;
+		BusidGuard b;
+		ktl::MemCopy(ports_[i].busid, id, sizeof(id));
+	}
 }
 
 Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
@@ -99,11 +101,8 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 
 	XI_TRY(urb_.Map(x, ktl::Span<const GrantRef>(&urb_ring, 1)));
 	Status s = conn_.Map(x, ktl::Span<const GrantRef>(&conn_ring, 1));
-	if (!s.ok()) {
-		urb_.Unmap();
-		return s;
-	}
-	s = Start(x, evtchn, "usbback", &Vusb::Pass);
+	if (s.ok())
+		s = Start(x, evtchn, "usbback", &Vusb::Pass);
 	if (!s.ok()) {
 		urb_.Unmap();
 		conn_.Unmap();
@@ -123,18 +122,39 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 	return Status::Ok();
 }
 
-// Stops intake, kills every host URB, waits until each request was answered
-// (grants released), then unmaps the rings.
-void Vusb::Disconnect()
+bool Vusb::Disconnect()
 {
+	if (!BeginStop(&Vusb::Stopped)) {
+		urb_.Unmap();
+		conn_.Unmap();
+		return true;
+	}
 	{
 		MutexGuard g(lock_);
 		connected_ = false;
-		KillLocked(0);
 	}
-	Stop(); // every request taken answered
-	urb_.Unmap();
-	conn_.Unmap();
+	UnlinkAll();
+	return false;
+}
+
+// Every request taken was answered (grants released), the work is gone.
+void Vusb::Stopped(BackendDevice *self)
+{
+	auto *v = static_cast<Vusb *>(self);
+
+	v->urb_.Unmap();
+	v->conn_.Unmap();
+	v->dev_.Disconnected();
+}
+
+// Asks the host to end every URB in flight. Intake has stopped: Submit()
+// ends what it submits from now on itself.
+void Vusb::UnlinkAll()
+{
+	SpinGuard g(urb_lock_);
+	for (Request &r : slots_)
+		if (r.urb && !r.done.Load() && r.lead == &r) // a batch's once
+			ub_urb_unlink(r.urb);
 }
 
 void Vusb::Pass(BackendDevice *self)
@@ -216,24 +236,47 @@ void Vusb::SendPortEvents()
 	}
 }
 
-int Vusb::Attach(const char *busid, ub_dev *d)
+bool Vusb::Assigned(const char *busid)
+{
+	BusidGuard b;
+	for (Vusb *v = g_vusbs; v; v = v->next_)
+		for (unsigned i = 1; i <= v->num_ports_; i++)
+			if (StrEq(v->ports_[i].busid, busid))
+				return true;
+	return false;
+}
+
+// The port that has busid, 0 if none. Under the registry lock.
+unsigned Vusb::FindPort(const char *busid)
+{
+	BusidGuard b;
+	for (unsigned i = 1; i <= num_ports_; i++)
+		if (StrEq(ports_[i].busid, busid))
+			return i;
+	return 0;
+}
+
+int Vusb::Attach(const char *busid, ub_dev *d, bool asked)
 {
 	RegistryGuard r;
-	for (Vusb *v = g_vusbs; v; v = v->next_) {
-		MutexGuard g(v->lock_);
-		for (unsigned i = 1; i <= v->num_ports_; i++) {
-			// Read now: the toolstack writes port/<n> just before it binds.
-			v->ReadPort(i, v->ports_[i].busid, sizeof(v->ports_[i].busid));
-			if (StrEq(v->ports_[i].busid, busid))
-				return v->AttachLocked(i, d);
-		}
+	for (int look = 0; look < 2; look++) {
+		for (Vusb *v = g_vusbs; v; v = v->next_)
+			if (unsigned port = v->FindPort(busid))
+				return v->AttachPort(port, d);
+		if (!asked)
+			break;
+		// The toolstack binds right after it writes port/<n>: the
+		// watch may not have run yet.
+		for (Vusb *v = g_vusbs; v; v = v->next_)
+			v->ReadPorts();
 	}
 	return -err::kNoDev;
 }
 
-int Vusb::AttachLocked(unsigned port, ub_dev *d)
+int Vusb::AttachPort(unsigned port, ub_dev *d)
 {
 	unsigned speed = ub_speed(d);
+	MutexGuard g(lock_);
 	Port &p = ports_[port];
 
 	if (p.dev)
@@ -244,65 +287,82 @@ int Vusb::AttachLocked(unsigned port, ub_dev *d)
 		return -err::kNoDev;
 	}
 	ub_dev_get(d);
-	p.dev = d;
+	{
+		SpinGuard u(urb_lock_);
+		p.dev = d;
+	}
 	p.notify = true;
 	if (connected_)
 		events().Kick();
-	xi_log(XI_LOG_INFO, "%s: port %u: %s attached", dev_.nodename(), port, p.busid);
+	xi_log(XI_LOG_INFO, "%s: port %u: device attached", dev_.nodename(), port);
 	return 0;
 }
 
+// The device leaves usbback: no URB is submitted for it from now on, and
+// those in flight are killed once every lock is dropped.
 void Vusb::Detach(ub_dev *d, bool unplugged)
 {
-	RegistryGuard r;
-	for (Vusb *v = g_vusbs; v; v = v->next_) {
-		MutexGuard g(v->lock_);
-		for (unsigned i = 1; i <= v->num_ports_; i++)
-			if (v->ports_[i].dev == d) {
-				v->DetachLocked(i, unplugged);
-				ub_dev_put(d);
-				return;
-			}
+	ub_pin *pins[kUrbRingSize];
+	unsigned npins = 0, port = 0;
+	{
+		RegistryGuard r;
+		for (Vusb *v = g_vusbs; v && !port; v = v->next_)
+			port = v->ReleasePort(d, unplugged, pins, &npins);
 	}
+	// The work answers the guest for each.
+	for (unsigned k = 0; k < npins; k++)
+		ub_pin_kill(pins[k]);
+	if (port)
+		ub_dev_put(d);
 }
 
-// Cancels the host URBs of a port (0: all), waiting only for their
-// completion handlers; the work answers the guest for each.
-void Vusb::KillLocked(unsigned port)
+// Under the registry lock: d off its port; its URBs pinned for killing.
+// Returns the port, 0 if d is on none of ours.
+unsigned Vusb::ReleasePort(ub_dev *d, bool unplugged, ub_pin **pins, unsigned *npins)
 {
-	for (Request &r : slots_)
-		if (r.urb && !r.done.Load() && (!port || r.port == port))
-			ub_urb_kill(r.urb);
-}
-
-void Vusb::DetachLocked(unsigned port, bool unplugged)
-{
-	Port &p = ports_[port];
-
-	KillLocked(port);
-	for (uint8_t &a : addr_)
-		if (a == port)
-			a = 0;
-	p.dev = nullptr;
-	p.notify = true;
-	if (connected_)
-		events().Kick();
+	unsigned port = 0;
+	{
+		MutexGuard g(lock_);
+		for (unsigned i = 1; i <= num_ports_ && !port; i++)
+			if (ports_[i].dev == d)
+				port = i;
+		if (!port)
+			return 0;
+		for (uint8_t &a : addr_)
+			if (a == port)
+				a = 0;
+		ports_[port].notify = true;
+		SpinGuard u(urb_lock_);
+		ports_[port].dev = nullptr;
+		for (Request &r : slots_)
+			if (r.urb && !r.done.Load() && r.port == port && r.lead == &r)
+				pins[(*npins)++] = ub_urb_pin(r.urb);
+		if (connected_)
+			events().Kick();
+	}
 	if (unplugged) {
 		// The device is gone for good: so is the toolstack's assignment.
 		char key[16];
 		xi_snprintf(key, sizeof(key), "port/%u", port);
 		(void)dev_.Write(key, "%s", "");
-		p.busid[0] = 0;
+		BusidGuard b;
+		ports_[port].busid[0] = 0;
 	}
 	xi_log(XI_LOG_INFO, "%s: port %u: device %s", dev_.nodename(), port,
 	       unplugged ? "unplugged" : "released");
+	return port;
 }
 
 } // namespace usbback
 
-extern "C" int ub_attach(const char *busid, struct ub_dev *d)
+extern "C" bool ub_assigned(const char *busid)
 {
-	return usbback::Vusb::Attach(busid, d);
+	return usbback::Vusb::Assigned(busid);
+}
+
+extern "C" int ub_attach(const char *busid, struct ub_dev *d, bool asked)
+{
+	return usbback::Vusb::Attach(busid, d, asked);
 }
 
 extern "C" void ub_detach(struct ub_dev *d, bool unplugged)

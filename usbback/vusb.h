@@ -65,7 +65,7 @@ struct Request : BackendRequest { // next: the free or completed list
 	ub_type type;
 	uint8_t endpoint;
 	ub_dev *dev;   // referenced while the URB exists
-	ub_urb *urb;   // shared by a batch; its lead frees it
+	ub_urb *urb;   // under urb_lock_; shared by a batch, its lead frees it
 	Request *lead; // the batch's first request (itself if alone)
 	Request *batch_next;
 	int32_t status;
@@ -84,8 +84,8 @@ struct Request : BackendRequest { // next: the free or completed list
 };
 
 struct Port {
-	char busid[32]; // "" when the toolstack assigned nothing
-	ub_dev *dev;	// the host device on it
+	char busid[32]; // port/<n>; "" if none (under ub_busid_lock())
+	ub_dev *dev;	// the host device on it (written under lock_ and urb_lock_)
 	uint8_t speed;	// what the guest was last told
 	bool notify;	// speed changed: owe the guest a conn event
 };
@@ -98,11 +98,14 @@ public:
 	// From xenbus (xenbus.cpp), serialised by xenbus_lite.
 	Status Configure(uint32_t num_ports, uint32_t usb_ver);
 	Status Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn);
-	void Disconnect();
-	void PortsChanged();
+	// Stops intake and asks the host to end every URB; true if nothing
+	// was running, else xenbus_lite hears Disconnected() once all ended.
+	bool Disconnect();
+	void ReadPorts();
 
 	// From the USB side (probe and disconnect of the usb_driver).
-	static int Attach(const char *busid, ub_dev *d);
+	static bool Assigned(const char *busid);
+	static int Attach(const char *busid, ub_dev *d, bool asked);
 	static void Detach(ub_dev *d, bool unplugged);
 
 	// The host completed the URB of lead's batch; any context.
@@ -112,6 +115,7 @@ public:
 
 private:
 	static void Pass(BackendDevice *self);
+	static void Stopped(BackendDevice *self);
 	bool Handle(const usbif::UrbRequest &req);
 	int32_t Validate(const usbif::UrbRequest &req, Request *r);
 	int32_t Route(const usbif::UrbRequest &req, Request *r, bool *answered);
@@ -129,10 +133,17 @@ private:
 		    uint32_t error_count = 0);
 	void FinishCompleted();
 	void SendPortEvents();
-	bool ReadPort(unsigned n, char *busid, size_t len);
-	int AttachLocked(unsigned port, ub_dev *d);
-	void DetachLocked(unsigned port, bool unplugged);
-	void KillLocked(unsigned port);
+	unsigned FindPort(const char *busid);
+	int AttachPort(unsigned port, ub_dev *d);
+	unsigned ReleasePort(ub_dev *d, bool unplugged, ub_pin **pins, unsigned *npins);
+	int32_t Submit(Request *lead, ub_xfer *x);
+	void UnlinkAll();
+
+	// Locks, taken in this order, after xenbus_lite's device lock and the
+	// registry (ub_registry_lock); none is held across a call into the
+	// USB core that sleeps, nor across xenstore I/O.
+	Mutex lock_;	    // ports_, addr_, connected_
+	SpinLock urb_lock_; // each Request::urb, and ports_[].dev for Submit
 
 	xb::Device &dev_;
 	Vusb *next_ = nullptr; // the registry
@@ -140,7 +151,6 @@ private:
 	uint32_t usb_ver_ = 2;
 	Port ports_[usbif::kMaxPorts + 1] = {}; // 1-based
 	uint8_t addr_[128] = {};		// guest device address -> port
-	Mutex lock_;				// ports_, addr_, connected_
 
 	MappedRing<usbif::UrbProto> urb_;
 	MappedRing<usbif::ConnProto> conn_;

@@ -63,8 +63,8 @@ const xb::Driver kVusbDriver = {
 						      Cfg(c).conn_ring.refs[0], Cfg(c).evtchn);
 			},
 		.publish = nullptr,
-		.disconnect = [](void *ctx) { V(ctx).Disconnect(); },
-		.changed = [](void *ctx, const char *) { V(ctx).PortsChanged(); },
+		.disconnect = [](void *ctx) { return V(ctx).Disconnect(); },
+		.changed = [](void *ctx, const char *) { V(ctx).ReadPorts(); },
 		.remove = [](void *ctx) { ktl::Delete(&V(ctx)); },
 		.stat = [](void *ctx, unsigned i) { return V(ctx).stat(i); },
 	},

@@ -68,9 +68,9 @@ void xbl_frontend_changed(void *device, int state)
 	Dev(device)->FrontendChanged(xenidc::xb::State(state));
 }
 
-void xbl_remove(void *device)
+bool xbl_remove(void *device)
 {
-	Dev(device)->Remove();
+	return Dev(device)->Remove();
 }
 
 } // extern "C"

@@ -222,12 +222,12 @@ void Device::BackendChangedLocked(const char *path)
 
 void Device::MaybeConnect()
 {
-	if (!configured_ || !frontend_ready_ || connected_ || failed_.Load())
+	if (!configured_ || !frontend_ready_ || connected_ || disconnecting_ || failed_.Load())
 		return;
 	Status s = drv_.ops.connect(ctx_, config_);
+	connected_ = true; // even if it failed: disconnect undoes what it did
 	if (!s.ok())
 		return Fail(s, "connecting to the frontend", nullptr);
-	connected_ = true;
 	if (drv_.ops.publish)
 		s = Transaction([&](Writer &w) { return drv_.ops.publish(ctx_, w); });
 	if (!s.ok())
@@ -235,12 +235,57 @@ void Device::MaybeConnect()
 	SwitchState(kConnected);
 }
 
-void Device::Disconnect()
+// Starts the driver's disconnect; true if nothing is connected any more.
+bool Device::Disconnect()
 {
-	if (!connected_)
-		return;
-	drv_.ops.disconnect(ctx_);
-	connected_ = false;
+	if (connected_) {
+		connected_ = false;
+		disconnecting_ = !drv_.ops.disconnect(ctx_);
+	}
+	return !disconnecting_;
+}
+
+void Device::Disconnected()
+{
+	xi_xbdev *dev = dev_;
+	bool unregister = false, removed;
+	{
+		MutexGuard g(lock_);
+		if (XI_WARN_ON(!disconnecting_))
+			return;
+		disconnecting_ = false;
+		removed = removing_;
+		if (removed)
+			drv_.ops.remove(ctx_);
+		else
+			Resume(&unregister);
+	}
+	// Unlocked, and nothing of this touched after: unregistering runs
+	// Remove(), which frees it.
+	if (removed) {
+		Free();
+		xi_xs_released(dev);
+	} else if (unregister) {
+		xi_xs_unregister(dev);
+	}
+}
+
+// A teardown ended: what the frontend asked for meanwhile happens now.
+void Device::Resume(bool *unregister)
+{
+	if (close_pending_) {
+		close_pending_ = false;
+		SwitchState(kClosed);
+		if (!xi_xs_online(dev_)) {
+			*unregister = true;
+			return;
+		}
+	}
+	if (state() == kClosed && xi_xs_frontend_state(dev_) == kInitialising) {
+		failed_.Store(false);
+		SwitchState(kInitWait);
+	}
+	MaybeConnect();
 }
 
 void Device::FrontendChanged(State fs)
@@ -263,7 +308,7 @@ void Device::FrontendChanged(State fs)
 		case kConnected: {
 			if (state() == kConnected || failed_.Load())
 				break;
-			Disconnect();
+			Disconnect(); // a connect waits for the last one's teardown
 			frontend_ready_ = false;
 			const char *bad = nullptr;
 			Status s = ReadKeys(Dir::kFrontend, config_, &bad);
@@ -279,8 +324,14 @@ void Device::FrontendChanged(State fs)
 			SwitchState(kClosing);
 			break;
 		case kClosed:
-			Disconnect();
 			frontend_ready_ = false;
+			if (!Disconnect()) {
+				// Closed once the driver holds nothing of the frontend's.
+				close_pending_ = true;
+				if (state() != kClosing)
+					SwitchState(kClosing);
+				break;
+			}
 			SwitchState(kClosed);
 			remove = !xi_xs_online(dev_);
 			break;
@@ -293,18 +344,26 @@ void Device::FrontendChanged(State fs)
 			break;
 		}
 	}
-	// Unregistering runs Remove(), which frees this: last, and unlocked.
+	// Unregistering runs Remove(), which may free this: last, and unlocked.
 	if (remove)
 		xi_xs_unregister(dev);
 }
 
-void Device::Remove()
+bool Device::Remove()
 {
 	{
 		MutexGuard g(lock_);
-		Disconnect();
+		removing_ = true;
+		if (!Disconnect())
+			return false; // Disconnected() finishes
 		drv_.ops.remove(ctx_);
 	}
+	Free();
+	return true;
+}
+
+void Device::Free()
+{
 	xi_free(config_);
 	this->~Device();
 	xi_free(this);

@@ -19,6 +19,14 @@
 
 #define XBL_MAX_WATCHES 4
 
+/*
+ * Removed devices whose teardown still waits for their frontend's I/O. Each
+ * holds a reference to its xenbus device until xi_xs_released(); module
+ * unload waits for the count to reach zero.
+ */
+static atomic_t xbl_deferred = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(xbl_deferred_wq);
+
 struct xbl_registration {
 	struct xenbus_driver xd;
 	struct xenbus_device_id ids[2];
@@ -121,6 +129,20 @@ void xi_xs_unregister(struct xi_xbdev *dev)
 }
 EXPORT_SYMBOL_GPL(xi_xs_unregister);
 
+void xi_xs_released(struct xi_xbdev *dev)
+{
+	put_device(&xb(dev)->dev);
+	if (atomic_dec_and_test(&xbl_deferred))
+		wake_up_all(&xbl_deferred_wq);
+}
+EXPORT_SYMBOL_GPL(xi_xs_released);
+
+int xi_xs_frontend_state(struct xi_xbdev *dev)
+{
+	return xenbus_read_driver_state(xb(dev)->otherend);
+}
+EXPORT_SYMBOL_GPL(xi_xs_frontend_state);
+
 struct xi_xendev *xi_xs_xendev(struct xi_xbdev *dev)
 {
 	return (struct xi_xendev *)dev; /* both are the xenbus_device */
@@ -215,6 +237,22 @@ static void xbl_unwatch(struct xbl_dev *xd)
 	}
 }
 
+/*
+ * Undoes probe. The device's teardown may have to wait for I/O the guest
+ * started: then the xenbus device is kept until xi_xs_released().
+ */
+static void xbl_dev_release(struct xenbus_device *dev, struct xbl_dev *xd)
+{
+	xbl_unwatch(xd);
+	xbl_stats_remove(xd->stats);
+	dev_set_drvdata(&dev->dev, NULL);
+	get_device(&dev->dev);
+	atomic_inc(&xbl_deferred);
+	if (xbl_remove(xd->device))
+		xi_xs_released((struct xi_xbdev *)dev);
+	kfree(xd);
+}
+
 static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_id *id)
 {
 	struct xbl_registration *reg =
@@ -248,11 +286,7 @@ static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_i
 	return 0;
 
 out_unwatch:
-	xbl_unwatch(xd);
-	xbl_stats_remove(xd->stats);
-	xbl_remove(xd->device);
-	dev_set_drvdata(&dev->dev, NULL);
-	kfree(xd);
+	xbl_dev_release(dev, xd);
 	return err;
 }
 
@@ -265,13 +299,7 @@ static void xbl_dev_otherend_changed(struct xenbus_device *dev, enum xenbus_stat
 
 static void xbl_dev_remove(struct xenbus_device *dev)
 {
-	struct xbl_dev *xd = dev_get_drvdata(&dev->dev);
-
-	xbl_unwatch(xd);
-	xbl_stats_remove(xd->stats);
-	xbl_remove(xd->device);
-	dev_set_drvdata(&dev->dev, NULL);
-	kfree(xd);
+	xbl_dev_release(dev, dev_get_drvdata(&dev->dev));
 }
 
 int xbl_register(const void *driver, struct module *owner, const char *mod_name,
@@ -310,6 +338,9 @@ EXPORT_SYMBOL_GPL(xbl_register);
 void xbl_unregister(struct xbl_registration *reg)
 {
 	xenbus_unregister_driver(&reg->xd);
+	/* The teardowns run the driver's code: they end before its module. */
+	wait_event(xbl_deferred_wq, !atomic_read(&xbl_deferred));
+	xi_work_flush_all();
 	kfree(reg);
 }
 EXPORT_SYMBOL_GPL(xbl_unregister);

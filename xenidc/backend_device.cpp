@@ -5,12 +5,28 @@
 
 namespace xenidc {
 
+void BackendDevice::Release()
+{
+	XI_WARN_ON(refs_.Load() != 0);
+	// From StopWork itself, through the owner's Stopped: a work may free
+	// itself, and this one is never queued again.
+	if (stop_work_)
+		xi_work_destroy(stop_work_);
+}
+
 Status BackendDevice::Start(xi_xendev *dev, unsigned port, const char *name, Pass pass)
 {
 	if (XI_WARN_ON(started() || refs_.Load() != 0))
 		return Status::Error(err::kBusy);
+	// Everything stopping needs is allocated here: a teardown cannot fail.
+	if (!stop_work_)
+		stop_work_ = xi_work_create(&BackendDevice::StopWork, this);
+	if (!stop_work_)
+		return Status::Error(err::kNoMem);
 	pass_ = pass;
+	stopped_fn_ = nullptr;
 	stopping_.Store(false);
+	stopped_.Store(false);
 	refs_.Store(1);
 	Status s = events_.Open(dev, port, &BackendDevice::Work, this, name);
 	if (!s.ok())
@@ -24,27 +40,52 @@ void BackendDevice::Work(void *arg)
 	self->pass_(self);
 }
 
-bool BackendDevice::Drained(void *arg)
-{
-	return static_cast<BackendDevice *>(arg)->refs_.Load() == 0;
-}
-
-void BackendDevice::Stop()
+bool BackendDevice::BeginStop(Stopped stopped)
 {
 	if (!started())
-		return;
+		return false;
 	bool first;
 	{
 		// Under the lock, so Queue() either sees it or queued before it.
 		SpinGuard g(done_lock_);
 		first = !stopping_.Exchange(true);
+		if (first)
+			stopped_fn_ = stopped;
 	}
 	if (first) {
 		events_.Kick(); // answer what completes meanwhile
 		Drop();
 	}
-	xi_wait_until(&drained_wq_, &BackendDevice::Drained, this);
-	events_.Close();
+	return true;
+}
+
+// The last request was answered: no pass will take another.
+void BackendDevice::StopWork(void *arg)
+{
+	auto *self = static_cast<BackendDevice *>(arg);
+	Stopped fn = self->stopped_fn_;
+
+	self->events_.Close();
+	if (fn) {
+		fn(self); // may free self
+		return;
+	}
+	self->stopped_.Store(true);
+	xi_wake_all(&self->stopped_wq_);
+}
+
+bool BackendDevice::IsStopped(void *arg)
+{
+	return static_cast<BackendDevice *>(arg)->stopped_.Load();
+}
+
+void BackendDevice::Stop()
+{
+	if (!BeginStop(nullptr))
+		return;
+	xi_wait_until(&stopped_wq_, &BackendDevice::IsStopped, this);
+	// StopWork may still be returning from its wake-up.
+	xi_work_cancel_sync(stop_work_);
 }
 
 void BackendDevice::Queue(BackendRequest *r, bool kick)

@@ -154,12 +154,11 @@ static void xen_unmap_chunk(struct xi_map_op *ops, unsigned int n)
 {
 	struct gnttab_unmap_grant_ref unmap[XI_GNT_CHUNK];
 	struct page *pages[XI_GNT_CHUNK];
-	unsigned int which[XI_GNT_CHUNK];
 	struct gntab_unmap_queue_data q = {
 		.unmap_ops = unmap,
 		.pages = pages,
 	};
-	unsigned int i;
+	unsigned int i, k;
 	int err;
 
 	for (i = 0; i < n; i++) {
@@ -167,16 +166,16 @@ static void xen_unmap_chunk(struct xi_map_op *ops, unsigned int n)
 			continue;
 		gnttab_set_unmap_op(&unmap[q.count], xi_host_addr(ops[i].page),
 				    GNTMAP_host_map, ops[i].handle);
-		which[q.count] = i;
 		pages[q.count++] = (struct page *)ops[i].page;
 	}
 	if (!q.count)
 		return;
 	/* Waits until the block or USB layer dropped its page references. */
 	err = gnttab_unmap_refs_sync(&q);
-	for (i = 0; i < q.count; i++)
-		if (err || unmap[i].status != GNTST_okay)
-			ops[which[i]].status = XI_GNTST_STILL_MAPPED;
+	/* unmap[k] is the k-th op that was to be unmapped */
+	for (i = 0, k = 0; i < n; i++)
+		if (ops[i].status == XI_GNTST_OKAY && (err || unmap[k++].status != GNTST_okay))
+			ops[i].status = XI_GNTST_STILL_MAPPED;
 }
 
 static int xen_grant_map(struct xi_map_op *ops, unsigned int n)
@@ -573,6 +572,13 @@ void xi_work_destroy(struct xi_work *w)
 	atomic_long_dec(&xi_live.works);
 }
 EXPORT_SYMBOL_GPL(xi_work_destroy);
+
+void xi_work_flush_all(void)
+{
+	flush_workqueue(xi_wq);
+	flush_workqueue(xi_wq_unbound);
+}
+EXPORT_SYMBOL_GPL(xi_work_flush_all);
 
 /* ---- Misc ---- */
 

@@ -14,14 +14,19 @@
 //   Answered(req);                           // answered already: released lazily
 //   // taking requests: BeginPass(), ring.Consume(...), EndPass(outcome, n):
 //   // a pass stalled for lack of slots or frames comes back once one completes
-//   // disconnect:
-//   Stop();   // no new requests; returns once every one taken was answered
+//   // disconnect, from xenwatch: never waits for the guest's I/O
+//   BeginStop(&Ring::Stopped);  // no new requests; Stopped(this) runs from
+//                               // a work once every one taken was answered
+//   // module unload and tests:
+//   Stop();   // the same, and returns once it ran
 //
 // Reference counting: a started device holds one reference, and every
-// request taken off a ring holds one until it is answered. Stop() drops the
-// device's own and waits for the count to reach zero, so rings, grants and
-// the device's memory outlive every request that uses them, and a frontend
-// that disappears mid-I/O still gets (and no longer needs) every answer.
+// request taken off a ring holds one until it is answered. Stopping drops
+// the device's own; when the count reaches zero a work unbinds the event
+// channel, stops the pass work and calls the owner back. So rings, grants
+// and the device's memory outlive every request that uses them, a frontend
+// that disappears mid-I/O still gets (and no longer needs) every answer,
+// and no caller waits for I/O the guest chose unless it asks to (Stop).
 #ifndef XENIDC_BACKEND_DEVICE_H
 #define XENIDC_BACKEND_DEVICE_H
 
@@ -37,9 +42,13 @@ struct BackendRequest {
 class BackendDevice {
 public:
 	using Pass = void (*)(BackendDevice *self);
+	// The device is stopped: nothing taken is unanswered, the event
+	// channel is unbound and the pass work is gone. In process context;
+	// may free the device.
+	using Stopped = void (*)(BackendDevice *self);
 
-	BackendDevice() { xi_waitq_init(&drained_wq_); }
-	~BackendDevice() { XI_WARN_ON(refs_.Load() != 0); }
+	BackendDevice() { xi_waitq_init(&stopped_wq_); }
+	~BackendDevice() { Release(); }
 	BackendDevice(const BackendDevice &) = delete;
 	BackendDevice &operator=(const BackendDevice &) = delete;
 
@@ -65,8 +74,14 @@ protected:
 	// Binds the event channel and starts the work, which calls pass.
 	Status Start(xi_xendev *dev, unsigned port, const char *name, Pass pass)
 		XI_EXPORT(xi_backend_start);
-	// Stops intake, waits until every request taken was answered, then
-	// unbinds the event channel and stops the work. Idempotent.
+	// Stops intake and returns at once. Once every request taken was
+	// answered, a work unbinds the event channel, stops the pass work and
+	// calls stopped(this), unless stopped is nullptr. Idempotent (the first
+	// call's stopped counts); false if the device was not started (nothing
+	// will be called).
+	bool BeginStop(Stopped stopped) XI_EXPORT(xi_backend_begin_stop);
+	// BeginStop(nullptr), then waits until the device is stopped. For
+	// module unload and tests: the wait lasts as long as the I/O does.
 	void Stop() XI_EXPORT(xi_backend_stop);
 
 	// In the work: a request was taken off a ring / n were answered.
@@ -118,25 +133,30 @@ protected:
 	}
 
 private:
+	void Release() XI_EXPORT(xi_backend_release);
 	static void Work(void *arg);
-	static bool Drained(void *arg);
+	static void StopWork(void *arg);
+	static bool IsStopped(void *arg);
 	void Queue(BackendRequest *r, bool kick) XI_EXPORT(xi_backend_queue);
 
 	EventWorker events_;
 	Pass pass_ = nullptr;
+	Stopped stopped_fn_ = nullptr;
+	xi_work *stop_work_ = nullptr; // runs once the count reaches zero
 	ktl::Atomic<int32_t> refs_{0};
 	ktl::Atomic<bool> stopping_{false};
+	ktl::Atomic<bool> stopped_{false};
 	SpinLock done_lock_;		 // done_, waiting_ and setting stopping_
 	BackendRequest *done_ = nullptr; // newest first
 	bool waiting_ = false;		 // a stalled pass waits for a completion
 	BackendRequest *free_ = nullptr;
-	xi_waitq drained_wq_;
+	xi_waitq stopped_wq_;
 };
 
 inline void BackendDevice::Drop(uint32_t n)
 {
 	if (n && refs_.FetchSub((int32_t)n) == (int32_t)n)
-		xi_wake_all(&drained_wq_);
+		xi_work_queue(stop_work_);
 }
 
 } // namespace xenidc

@@ -155,7 +155,13 @@ void xi_work_queue(struct xi_work *w); /* any context */
 void xi_work_queue_after(struct xi_work *w, unsigned int usecs);
 /* Waits for a running instance and drops a pending one or a timed one. May sleep. */
 void xi_work_cancel_sync(struct xi_work *w);
+/* Any context but the work itself; a work may destroy itself as it ends. */
 void xi_work_destroy(struct xi_work *w);
+/*
+ * Waits until every work queued so far (on every device) has returned, for
+ * a module that is about to go: none of its code is still on a stack.
+ */
+void xi_work_flush_all(void);
 
 /* ---- Misc ---------------------------------------------------------------- */
 

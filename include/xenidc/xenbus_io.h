@@ -38,6 +38,14 @@ void xi_xs_fatal(struct xi_xbdev *dev, int err, const char *msg);
 bool xi_xs_online(struct xi_xbdev *dev);
 /* Removes the device from the bus (ends in the remove callback). */
 void xi_xs_unregister(struct xi_xbdev *dev);
+/*
+ * A removal that had to wait for the driver's teardown (the remove
+ * callback returned before it ended) is complete: the glue drops what it
+ * kept of the device.
+ */
+void xi_xs_released(struct xi_xbdev *dev);
+/* The frontend's state key, or XenbusStateUnknown (0) if unreadable. */
+int xi_xs_frontend_state(struct xi_xbdev *dev);
 
 /* The ring-mapping handle of the device, for Channel (the same object). */
 struct xi_xendev *xi_xs_xendev(struct xi_xbdev *dev);

@@ -23,10 +23,16 @@
 //   backend keys (watched) all required present -> ops.configure
 //   frontend Initialised/Connected -> frontend keys parsed; once configured:
 //                ops.connect, then ops.publish in a transaction, Connected
-//   frontend Closing -> Closing; Closed -> ops.disconnect, Closed, and
-//                removal if the toolstack set online=0
+//   frontend Closing -> Closing; Closed -> ops.disconnect, then, once the
+//                driver holds nothing of the frontend's (Disconnected()),
+//                Closed, and removal if the toolstack set online=0
 //   frontend Initialising after Closed -> InitWait again (reconnect)
-//   remove       ops.disconnect, ops.remove
+//   remove       ops.disconnect, then (once disconnected) ops.remove
+//
+// Nothing here waits for the guest: ops.disconnect only starts the
+// teardown, and the driver reports its end from its own context. Until then
+// the backend stays Closing, a reconnect waits, and a removed device stays
+// allocated (the glue keeps the xenbus device; module unload waits for it).
 #ifndef XENIDC_XENBUS_LITE_H
 #define XENIDC_XENBUS_LITE_H
 
@@ -155,8 +161,11 @@ struct Ops {
 	Status (*connect)(void *ctx, const void *config);
 	// Keys written in the connect transaction, just before Connected.
 	Status (*publish)(void *ctx, Writer &w);
-	// Stop, drain and unmap; the inverse of connect. Idempotent.
-	void (*disconnect)(void *ctx);
+	// Starts undoing connect, or what a failed connect left; never waits
+	// for the frontend's I/O. true: everything is released already; false:
+	// the driver calls Device::Disconnected() when it is, from another
+	// context (never from inside disconnect).
+	bool (*disconnect)(void *ctx);
 	// A watched backend key changed after configure (may be nullptr).
 	void (*changed)(void *ctx, const char *path);
 	void (*remove)(void *ctx);
@@ -211,12 +220,18 @@ public:
 	// the driver's work: it takes no lock and waits for nothing. Teardown
 	// follows when the frontend closes.
 	void Fatal(Status s, const char *msg) XI_EXPORT(xi_xb_fatal);
+	// The disconnect that ops.disconnect started is complete: the driver
+	// holds nothing of the frontend's. From the driver's own context (not
+	// xenwatch); may free the device if it was removed meanwhile.
+	void Disconnected() XI_EXPORT(xi_xb_disconnected);
 
 	// --- the shim's entry points (from the xenbus glue) ---
 	static Status Probe(const Driver &drv, xi_xbdev *dev, Device **out);
 	void BackendChanged(const char *path);
 	void FrontendChanged(State s);
-	void Remove();
+	// true: freed now; false: freed once disconnected (then the glue
+	// hears xi_xs_released()).
+	bool Remove();
 	uint64_t Stat(unsigned i) { return drv_.ops.stat ? drv_.ops.stat(ctx_, i) : 0; }
 
 	template <class Fn> Status Transaction(Fn &&fn)
@@ -246,7 +261,9 @@ private:
 	Status ReadKey(const Key &k, const char *prefix, uint8_t *base, const uint8_t *config);
 	void SwitchState(State s);
 	void MaybeConnect();
-	void Disconnect();
+	bool Disconnect();
+	void Resume(bool *unregister);
+	void Free();
 	void Fail(Status s, const char *what, const char *key);
 
 	const Driver &drv_;
@@ -257,7 +274,10 @@ private:
 	uint8_t *config_ = nullptr;
 	bool configured_ = false;     // ops.configure succeeded
 	bool frontend_ready_ = false; // frontend keys parsed
-	bool connected_ = false;      // ops.connect succeeded
+	bool connected_ = false;      // ops.connect called, disconnect not yet
+	bool disconnecting_ = false;  // ops.disconnect started, not finished
+	bool close_pending_ = false;  // the frontend closed meanwhile: then Closed
+	bool removing_ = false;	      // removed meanwhile: then ops.remove
 	ktl::Atomic<bool> failed_{false};
 };
 

@@ -18,7 +18,8 @@ struct xbl_registration;
 
 /*
  * For drivers: registers the descriptor as a xenbus backend driver, named
- * name, or after its device type if name is NULL.
+ * name, or after its device type if name is NULL. Unregistering waits until
+ * every device's teardown, deferred ones included, has ended.
  */
 int xbl_register(const void *driver, struct module *owner, const char *mod_name,
 		 const char *name, struct xbl_registration **out);
@@ -34,7 +35,8 @@ uint64_t xbl_stat(void *device, unsigned int i);
 int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device);
 void xbl_backend_changed(void *device, const char *path);
 void xbl_frontend_changed(void *device, int state);
-void xbl_remove(void *device);
+/* true: the device is freed; false: xi_xs_released() follows when it is. */
+bool xbl_remove(void *device);
 
 #ifdef __cplusplus
 }

@@ -110,9 +110,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	sim::XbDev dev("vbd", fuzz::kGuest, 51712);
 	void *device = nullptr;
-	bool removed = false;
+	bool removed = false, pending = false;
 	dev.on_unregister = [&] {
-		xbl_remove(device);
+		pending = !xbl_remove(device);
 		removed = true;
 	};
 	if (xbl_probe(bb2_xenbus_driver(), dev.xb(), &device))
@@ -124,9 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		Run<blkif::Abi::kX86_32>(in, s, xs, dev, device, disk);
 	else
 		Run<blkif::Abi::kX86_64>(in, s, xs, dev, device, disk);
-	if (!removed)
-		xbl_remove(device);
-	s.RunUntilIdle();
+	fuzz::RemoveAndDrain(s, dev, device, removed, pending);
 	fuzz::CheckNothingLeft(s);
 	return 0;
 }

@@ -35,9 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	sim::XbDev dev("vusb", fuzz::kGuest, 0);
 	void *device = nullptr;
-	bool removed = false;
+	bool removed = false, pending = false;
 	dev.on_unregister = [&] {
-		xbl_remove(device);
+		pending = !xbl_remove(device);
 		removed = true;
 	};
 	unsigned ports = 1 + cfg % 4;
@@ -117,8 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (answered > sent)
 		abort();
 	xbl_frontend_changed(device, in.U8() & 1 ? 6 : 0);
-	if (!removed)
-		xbl_remove(device);
+	fuzz::RemoveAndDrain(s, dev, device, removed, pending);
 	if (plugged)
 		dev_usb.Unplug(false);
 	s.RunUntilIdle();

@@ -66,9 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool vusb = in.U8() & 1;
 	sim::XbDev dev(vusb ? "vusb" : "vbd", fuzz::kGuest, 1);
 	void *device = nullptr;
-	bool removed = false;
+	bool removed = false, pending = false;
 	dev.on_unregister = [&] {
-		xbl_remove(device);
+		pending = !xbl_remove(device);
 		removed = true;
 	};
 	xs.Write(dev.Back("num-ports"), "2");
@@ -100,9 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		s.RunUntilIdle(1 << 16);
 	}
-	if (!removed)
-		xbl_remove(device);
-	s.RunUntilIdle();
+	fuzz::RemoveAndDrain(s, dev, device, removed, pending);
 	fuzz::CheckNothingLeft(s);
 	return 0;
 }

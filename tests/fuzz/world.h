@@ -13,6 +13,7 @@
 
 #include "sim.h"
 #include "xenstore.h"
+#include <xenidc/xenbus_lite_glue.h>
 
 namespace fuzz {
 
@@ -53,6 +54,18 @@ struct Grants {
 		return raw >= 0xf0000000u || refs.empty() ? raw : refs[raw % refs.size()];
 	}
 };
+
+// Removes the device as the xenbus core would (unless the input did, with
+// its teardown pending or not), then lets the teardown run out: a removal
+// that had to wait must end once nothing is left to run.
+inline void RemoveAndDrain(sim::Sim &s, sim::XbDev &dev, void *device, bool removed, bool pending)
+{
+	if (!removed)
+		pending = !xbl_remove(device);
+	s.RunUntilIdle();
+	if (pending && !dev.released)
+		abort(); // the teardown never ended
+}
 
 inline void CheckNothingLeft(sim::Sim &s)
 {

@@ -89,12 +89,21 @@ public:
 		Hotplug();
 		Connect(queues, order, persistent);
 	}
-	void FrontendState(int st) { xbl_frontend_changed(device_, st); }
+	// The frontend's state key, then its watch.
+	void FrontendState(int st)
+	{
+		xs_.Write(dev_.Front("state"), std::to_string(st));
+		xbl_frontend_changed(device_, st);
+	}
+	// The device's removal, and the teardown it may have to wait for.
 	void Remove()
 	{
 		void *d = device_;
 		device_ = nullptr;
-		xbl_remove(d);
+		if (!xbl_remove(d)) {
+			s_.RunUntilIdle();
+			EXPECT_TRUE(dev_.released);
+		}
 	}
 
 	// A guest page, granted to dom0.

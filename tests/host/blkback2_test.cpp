@@ -54,6 +54,7 @@ protected:
 				ASSERT_EQ(disk_.At(256 * k + 8 * i)[5], (uint8_t)(0x40 + i));
 		f.FrontendState(5);
 		f.FrontendState(6);
+		sim_.RunUntilIdle();
 		EXPECT_EQ(sim_.counters().mappings, 0);
 	}
 	BlkFront<Abi::kX86_64> &Front()
@@ -513,6 +514,7 @@ TEST_F(Blkback2Test, PersistentGrantsAreMappedOnce)
 	EXPECT_EQ(sim_.counters().unmap_ops, 0);
 	f.FrontendState(5);
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(sim_.counters().mappings, 0) << "disconnect unmaps the persistent grants";
 }
 
@@ -842,6 +844,7 @@ TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_TRUE(sim_.timers().empty());
 	EXPECT_EQ(sim_.counters().mappings, 0);
@@ -856,7 +859,10 @@ TEST_F(Blkback2Test, MultiQueueAndMultiPageRings)
 		EXPECT_EQ(f.Do(f.Rw(q, blkif::kOpRead, 8 * q, {{G(f), 0, 7}}), q), blkif::kRspOkay);
 }
 
-TEST_F(Blkback2Test, DisconnectWaitsForRequestsInFlight)
+// The frontend closes with requests in flight: the disconnect (xenwatch)
+// returns at once, the backend stays Closing, and once the I/O ends every
+// request is answered, everything is unmapped, and then it says Closed.
+TEST_F(Blkback2Test, DisconnectReturnsAtOnceAndDrainsLater)
 {
 	auto &f = Front();
 	f.Attach();
@@ -864,12 +870,36 @@ TEST_F(Blkback2Test, DisconnectWaitsForRequestsInFlight)
 		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	sim_.RunOne(); // submitted, not completed
 	ASSERT_EQ(sim_.pending(), 8u);
-	EXPECT_EQ(sim_.counters().mappings, 8);
 	f.FrontendState(5);
-	f.FrontendState(6); // disconnect drains: the completions run inside
+	long waits = sim_.counters().waits;
+	f.FrontendState(6);
+	EXPECT_EQ(sim_.counters().waits, waits) << "nothing waited in xenwatch";
+	EXPECT_EQ(sim_.pending(), 9u) << "the I/O still in flight, and the ring's pass";
+	EXPECT_EQ(f.dev().state, 5);
+	EXPECT_EQ(sim_.counters().mappings, 8);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), 8u) << "every request in flight was answered";
 	EXPECT_EQ(sim_.counters().mappings, 0);
 	EXPECT_EQ(sim_.counters().rings, 0);
+	EXPECT_EQ(f.dev().state, 6);
+}
+
+// The same with several queues: Closed once the last one drained.
+TEST_F(Blkback2Test, EveryQueueDrainsBeforeClosed)
+{
+	auto &f = Front();
+	f.Attach(3);
+	for (unsigned q = 0; q < 3; q++)
+		f.Send(f.Rw(q, blkif::kOpRead, 8 * q, {{G(f), 0, 7}}), q);
+	sim_.RunNow();
+	f.FrontendState(6);
+	EXPECT_EQ(f.dev().state, 5);
+	while (f.dev().state == 5 && sim_.RunOne())
+		EXPECT_TRUE(sim_.counters().rings > 0 || f.dev().state == 6);
+	EXPECT_EQ(f.dev().state, 6);
+	EXPECT_EQ(sim_.counters().rings, 0);
+	for (unsigned q = 0; q < 3; q++)
+		EXPECT_EQ(f.Responses(q).size(), 1u) << q;
 }
 
 TEST_F(Blkback2Test, GuestDestroyedMidIo)
@@ -905,6 +935,7 @@ TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
 				    {{other.Grant(other.Frame(), false), 0, 7}})),
 		  blkif::kRspOkay);
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(sim_.counters().rings, 1) << "only the other vbd's ring is left";
 	other.Remove();
 }
@@ -964,6 +995,7 @@ TEST_F(Blkback2Test, ReconnectAfterFrontendRestart)
 	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
 	f.FrontendState(5);
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(f.dev().state, 6);
 	f.FrontendState(1);
 	EXPECT_EQ(f.dev().state, 2);

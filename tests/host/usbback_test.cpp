@@ -71,12 +71,21 @@ public:
 			conn_->Put(ConnRequest{(uint16_t)(credit_++ % 512)});
 		conn_->Push();
 	}
-	void FrontendState(int st) { xbl_frontend_changed(device_, st); }
+	// The frontend's state key, then its watch.
+	void FrontendState(int st)
+	{
+		xs_.Write(dev_.Front("state"), std::to_string(st));
+		xbl_frontend_changed(device_, st);
+	}
+	// The device's removal, and the teardown it may have to wait for.
 	void Remove()
 	{
 		void *d = device_;
 		device_ = nullptr;
-		xbl_remove(d);
+		if (!xbl_remove(d)) {
+			s_.RunUntilIdle();
+			EXPECT_TRUE(dev_.released);
+		}
 	}
 
 	// Port events the backend sent.
@@ -746,6 +755,10 @@ TEST_F(UsbbackTest, DisconnectKillsAndAnswersInFlightUrbs)
 	f.Run();
 	f.FrontendState(5);
 	f.FrontendState(6);
+	EXPECT_EQ(f.dev().state, 5) << "Closed once every URB has ended";
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.dev().state, 6);
+	EXPECT_EQ(Stick().unlinks, 2) << "asked to end, not waited for";
 	EXPECT_EQ(f.urb().Take().size(), 2u);
 	EXPECT_EQ(sim_.counters().rings, 0);
 	EXPECT_EQ(sim_.counters().mappings, 0);
@@ -769,6 +782,7 @@ TEST_F(UsbbackTest, HostileRingIndexClosesTheController)
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.dev().state, 5);
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(sim_.counters().rings, 0);
 }
 
@@ -785,6 +799,7 @@ TEST_F(UsbbackTest, HostileConnRingIndexClosesTheController)
 	EXPECT_EQ(f.dev().state, 5);
 	EXPECT_TRUE(f.Events().empty());
 	f.FrontendState(6);
+	sim_.RunUntilIdle();
 	EXPECT_EQ(sim_.counters().rings, 0);
 }
 
@@ -1123,4 +1138,32 @@ TEST_F(UsbbackTest, HotplugWhileTheControllerStarts)
 	ASSERT_EQ(ev.size(), 1u);
 	EXPECT_EQ(ev[0].portnum, 2);
 	EXPECT_EQ(ev[0].speed, kSpeedHigh);
+}
+
+// The frontend closes while the work sleeps in a synchronous request
+// (SET_INTERFACE), with an IN behind it that the device would never answer:
+// the disconnect (xenwatch) returns at once, the pass takes nothing more,
+// and the controller closes.
+TEST_F(UsbbackTest, CloseDuringASynchronousRequestTakesNothingMore)
+{
+	auto &f = Ready();
+	Stick().hold = true; // an IN ends only if usbback ends it
+	UrbRequest si = f.Req(10, Pipe(2, kCtrl, false, 5, 0));
+	HcdFront::Setup(si, 0x01, 11, 1, 0, 0);
+	Stick().on_control = [&] {
+		long waits = sim_.counters().waits;
+		f.FrontendState(5);
+		f.FrontendState(6);
+		EXPECT_EQ(sim_.counters().waits, waits) << "xenwatch waited for the work";
+		EXPECT_EQ(f.dev().state, 5);
+	};
+	auto in = f.Alloc(8, false);
+	f.urb().Put(si);
+	f.urb().Put(f.Req(11, Pipe(2, kInt, true, 5, 3), &in, 8));
+	f.urb().Push();
+	sim_.RunUntilIdle();
+	EXPECT_EQ(Stick().set_interface, 1);
+	EXPECT_EQ(Stick().urbs.size(), 0u) << "the IN behind it was never submitted";
+	EXPECT_EQ(f.dev().state, 6);
+	EXPECT_EQ(sim_.counters().rings, 0);
 }

@@ -54,6 +54,7 @@ struct Calls {
 	xb::Device *dev = nullptr;
 	Status fail_connect = Status::Ok();
 	Status fail_configure = Status::Ok();
+	bool async = false; // disconnect ends later, in Disconnected()
 };
 Calls g;
 
@@ -95,7 +96,11 @@ const xb::Driver kDriver = {
 				XI_TRY(w.Printf("sectors", "%u", 2048));
 				return w.Printf("info", "%u", 0);
 			},
-		.disconnect = [](void *) { g.disconnect++; },
+		.disconnect =
+			[](void *) {
+				g.disconnect++;
+				return !g.async;
+			},
 		.changed = [](void *, const char *) { g.changed++; },
 		.remove = [](void *) { g.removed++; },
 	},
@@ -144,7 +149,12 @@ protected:
 		xs_.Write(dev_.Front("protocol"), "x86_64-abi");
 		xs_.Write(dev_.Front("feature-persistent"), "1");
 	}
-	void Frontend(xb::State s) { xbl_frontend_changed(device_, s); }
+	// The frontend's state key, then its watch.
+	void Frontend(xb::State s)
+	{
+		xs_.Write(dev_.Front("state"), std::to_string((int)s));
+		xbl_frontend_changed(device_, s);
+	}
 	std::string Back(const char *k) { return xs_.Get(dev_.Back(k)); }
 
 	sim::Xenstore xs_;
@@ -360,7 +370,7 @@ TEST_F(XenbusLiteTest, ConnectFailureIsReportedAndUndone)
 	EXPECT_EQ(dev_.state, xb::kClosing);
 	ASSERT_EQ(dev_.fatal.size(), 1u);
 	EXPECT_EQ(dev_.fatal[0].rfind("12 ", 0), 0u);
-	g.connect--; // the failed connect had nothing to undo
+	EXPECT_EQ(g.disconnect, 1) << "disconnect undoes what the failed connect did";
 }
 
 TEST_F(XenbusLiteTest, FrontendFlappingReconnectsCleanly)
@@ -496,4 +506,89 @@ TEST(XenbusLiteParse, Values)
 	EXPECT_TRUE(xb::ParseValue(dn, "FD:ab", &d).ok());
 	EXPECT_EQ(d.major, 0xfdu);
 	EXPECT_EQ(d.minor, 0xabu);
+}
+
+// A driver whose teardown waits for the frontend's I/O: the backend stays
+// Closing until the driver says it is done, and only then says Closed.
+TEST_F(XenbusLiteTest, ClosedOnlyOnceTheDriverDisconnected)
+{
+	g.async = true;
+	Probe();
+	Hotplug();
+	FrontendKeys();
+	Frontend(xb::kInitialised);
+	Frontend(xb::kClosing);
+	Frontend(xb::kClosed);
+	EXPECT_EQ(g.disconnect, 1);
+	EXPECT_EQ(dev_.state, xb::kClosing);
+	Frontend(xb::kClosed); // again: nothing new starts
+	EXPECT_EQ(g.disconnect, 1);
+	g.dev->Disconnected();
+	EXPECT_EQ(dev_.state, xb::kClosed);
+	EXPECT_FALSE(dev_.unregistered) << "online=1";
+}
+
+TEST_F(XenbusLiteTest, OnlineZeroRemovesOnceTheDriverDisconnected)
+{
+	g.async = true;
+	Probe();
+	Hotplug();
+	FrontendKeys();
+	Frontend(xb::kInitialised);
+	xs_.Write(dev_.Back("online"), "0");
+	Frontend(xb::kClosed);
+	EXPECT_FALSE(dev_.unregistered);
+	g.dev->Disconnected();
+	EXPECT_TRUE(dev_.unregistered);
+	EXPECT_EQ(g.removed, 1);
+	EXPECT_EQ(device_, nullptr);
+}
+
+// Removed (the toolstack deleted the directory, or rmmod) while the driver
+// tears down: remove returns at once, the device stays until it is done.
+TEST_F(XenbusLiteTest, RemovedWhileTheDriverDisconnects)
+{
+	g.async = true;
+	Probe();
+	Hotplug();
+	FrontendKeys();
+	Frontend(xb::kInitialised);
+	EXPECT_FALSE(xbl_remove(device_));
+	device_ = nullptr;
+	EXPECT_EQ(g.disconnect, 1);
+	EXPECT_EQ(g.removed, 0) << "the driver still holds the frontend's pages";
+	EXPECT_FALSE(dev_.released);
+	g.dev->Disconnected();
+	EXPECT_EQ(g.removed, 1);
+	EXPECT_TRUE(dev_.released);
+}
+
+// A frontend that reconnects during the teardown waits for its end: the
+// connection never doubles.
+TEST_F(XenbusLiteTest, AReconnectWaitsForTheTeardown)
+{
+	g.async = true;
+	Probe();
+	Hotplug();
+	FrontendKeys();
+	Frontend(xb::kInitialised);
+	Frontend(xb::kClosed);
+	Frontend(xb::kInitialising);
+	EXPECT_EQ(dev_.state, xb::kClosing);
+	g.dev->Disconnected();
+	EXPECT_EQ(dev_.state, xb::kInitWait) << "Closed, then the reconnect it asked for";
+	Frontend(xb::kClosed); // never connected: nothing to wait for
+	EXPECT_EQ(dev_.state, xb::kClosed);
+	Frontend(xb::kInitialising);
+	EXPECT_EQ(dev_.state, xb::kInitWait);
+	Frontend(xb::kInitialised);
+	EXPECT_EQ(g.connect, 2);
+	Frontend(xb::kClosed);
+	EXPECT_EQ(dev_.state, xb::kClosing);
+	Frontend(xb::kInitialised); // a hostile frontend skips ahead
+	EXPECT_EQ(g.connect, 2) << "not while the last connection is torn down";
+	g.dev->Disconnected();
+	EXPECT_EQ(g.connect, 3);
+	EXPECT_EQ(dev_.state, xb::kConnected);
+	g.async = false;
 }

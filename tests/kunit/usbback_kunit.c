@@ -33,11 +33,18 @@ void ub_urb_done(void *cookie, int status, u32 actual, u32 error_count, u32 star
 
 static struct {
 	struct usb_device *want; /* the device ub_attach accepts */
-	int attaches, detaches;
+	bool assigned;		 /* ub_assigned() says so for it */
+	int attaches, detaches, lookups;
 	bool unplugged;
 } bind;
 
-int ub_attach(const char *busid, struct ub_dev *d)
+bool ub_assigned(const char *busid)
+{
+	bind.lookups++;
+	return bind.assigned && !strcmp(busid, dev_name(&bind.want->dev));
+}
+
+int ub_attach(const char *busid, struct ub_dev *d, bool asked)
 {
 	if ((struct usb_device *)d != bind.want)
 		return -ENODEV;
@@ -243,6 +250,7 @@ static void ubk_binding(struct kunit *t)
 
 	memset(&bind, 0, sizeof(bind));
 	bind.want = udev;
+	bind.assigned = true;
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
 	/*
 	 * Gadget zero's interfaces are unclaimed: usbback gets them all,
@@ -255,6 +263,26 @@ static void ubk_binding(struct kunit *t)
 	usb_put_dev(udev);
 }
 
+/*
+ * A device nobody assigned, probed by a kernel thread (as a hot-plugged
+ * device is, by the hub's): refused by the quick look-up alone, never
+ * reaching ub_attach() (which may read xenstore) or a sleeping lock.
+ */
+static void ubk_unassigned_refused_at_once(struct kunit *t)
+{
+	struct usb_device *udev = ubk_gadget(t);
+
+	memset(&bind, 0, sizeof(bind));
+	bind.want = udev;
+	KUNIT_ASSERT_TRUE(t, current->flags & PF_KTHREAD);
+	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
+	KUNIT_EXPECT_GT(t, bind.lookups, 0);
+	KUNIT_EXPECT_EQ(t, bind.attaches, 0);
+	ub_usb_deregister();
+	KUNIT_EXPECT_EQ(t, bind.detaches, 0);
+	usb_put_dev(udev);
+}
+
 static struct kunit_case ubk_cases[] = {
 	KUNIT_CASE(ubk_device),
 	KUNIT_CASE(ubk_control),
@@ -263,6 +291,7 @@ static struct kunit_case ubk_cases[] = {
 	KUNIT_CASE(ubk_refuses_mismatched_endpoints),
 	KUNIT_CASE(ubk_host_core_requests),
 	KUNIT_CASE(ubk_binding),
+	KUNIT_CASE(ubk_unassigned_refused_at_once),
 	{}
 };
 

@@ -4,6 +4,7 @@
 #include "fake_usb.h"
 
 #include <cstring>
+#include <utility>
 
 namespace sim {
 
@@ -26,9 +27,9 @@ FakeUsbDevice::~FakeUsbDevice()
 		Sim::Get().on_warning("device references leaked: " + std::to_string(refs));
 }
 
-int FakeUsbDevice::Plug()
+int FakeUsbDevice::Plug(bool asked)
 {
-	return ub_attach(busid.c_str(), dev());
+	return ub_attach(busid.c_str(), dev(), asked);
 }
 
 void FakeUsbDevice::Unplug(bool pulled)
@@ -127,7 +128,7 @@ struct ub_urb {
 
 extern "C" {
 
-static bool g_registry_locked;
+static bool g_registry_locked, g_busid_locked;
 
 void ub_registry_lock(void)
 {
@@ -139,6 +140,18 @@ void ub_registry_lock(void)
 void ub_registry_unlock(void)
 {
 	g_registry_locked = false;
+}
+
+void ub_busid_lock(void)
+{
+	if (g_busid_locked)
+		sim::Sim::Get().on_warning("busid lock taken twice");
+	g_busid_locked = true;
+}
+
+void ub_busid_unlock(void)
+{
+	g_busid_locked = false;
 }
 
 int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
@@ -166,10 +179,22 @@ void ub_urb_unlink(struct ub_urb *h)
 	sim::Sim::Get().Defer([d, u] { d->Complete(u, -104); });
 }
 
-void ub_urb_kill(struct ub_urb *h)
+// A pin is the ub_urb handle's content, copied: the FakeUrb outlives it.
+struct ub_pin {
+	FakeUrb *u;
+	FakeUsbDevice *d;
+};
+
+struct ub_pin *ub_urb_pin(struct ub_urb *h)
 {
-	h->d->kills++;
-	h->d->Complete(h->u, -2);
+	return new ub_pin{h->u, h->d};
+}
+
+void ub_pin_kill(struct ub_pin *p)
+{
+	p->d->kills++;
+	p->d->Complete(p->u, -2);
+	delete p;
 }
 
 void ub_urb_free(struct ub_urb *h)
@@ -182,6 +207,8 @@ void ub_urb_free(struct ub_urb *h)
 
 int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt)
 {
+	if (D(d)->on_control)
+		std::exchange(D(d)->on_control, nullptr)();
 	D(d)->set_interface++;
 	D(d)->last_intf = intf;
 	D(d)->last_alt = alt;
@@ -190,6 +217,8 @@ int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt)
 
 int ub_clear_halt(struct ub_dev *d, unsigned int ep)
 {
+	if (D(d)->on_control)
+		std::exchange(D(d)->on_control, nullptr)();
 	D(d)->clear_halt++;
 	D(d)->last_ep = ep;
 	return 0;

@@ -37,13 +37,16 @@ public:
 	// The status a completing URB gets (index counts URBs).
 	std::function<int(const FakeUrb &)> status;
 	std::vector<uint8_t> in_data; // what bulk/int IN transfers return
+	// Runs inside the synchronous requests (SET_INTERFACE, CLEAR_HALT),
+	// where the kernel's would sleep: what another thread does meanwhile.
+	std::function<void()> on_control;
 	// The bytes an iso IN packet gets (default: all it asked for).
 	std::function<uint32_t(uint32_t packet, uint32_t length)> iso_actual;
 	std::vector<FakeUrb *> urbs; // every URB, in submit order
 	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, unlinks = 0, kills = 0;
 	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
 
-	int Plug();			     // ub_attach
+	int Plug(bool asked = true);	     // ub_attach
 	void Unplug(bool pulled = true);     // ub_detach
 	void Finish(FakeUrb *u, int status); // completes a held URB
 	std::vector<FakeUrb *> Pending() const;

@@ -213,8 +213,11 @@ struct Sim::WorkImpl {
 	void *arg;
 	bool queued = false;
 	bool running = false;
-	bool timed = false; // on timers_
+	bool timed = false;	// on timers_
+	bool destroyed = false; // by itself while running: freed once it returns
 };
+
+void FreeWork(Sim::WorkImpl *w); // below, with struct xi_work
 
 void Sim::Defer(std::function<void()> fn)
 {
@@ -241,7 +244,10 @@ bool Sim::RunOne()
 		w->queued = false;
 		w->running = true;
 		w->fn(w->arg);
-		w->running = false;
+		if (w->destroyed)
+			FreeWork(w);
+		else
+			w->running = false;
 		return true;
 	}
 	// Time passes only when nothing else can run: the oldest timer fires.
@@ -295,6 +301,11 @@ struct xi_work {
 };
 
 namespace sim {
+void FreeWork(Sim::WorkImpl *w)
+{
+	delete reinterpret_cast<xi_work *>(w); // impl is its first member
+}
+
 bool PageIsMapped(xi_page *p)
 {
 	return p->mapped;
@@ -640,6 +651,7 @@ void xi_waitq_init(struct xi_waitq *wq)
 void xi_wait_until(struct xi_waitq *wq, bool (*cond)(void *arg), void *arg)
 {
 	Sim &s = Sim::Get();
+	s.counters().waits++;
 	if (g_irqs_off)
 		s.on_warning("xi_wait_until with a spinlock held (sleeping in atomic)");
 	while (!cond(arg))
@@ -703,7 +715,15 @@ void xi_work_destroy(struct xi_work *w)
 	if (w->impl.queued || w->impl.timed)
 		s.on_warning("xi_work_destroy: work still queued");
 	s.counters().works--;
-	delete w;
+	if (w->impl.running)
+		w->impl.destroyed = true; // it ends itself: RunOne frees it
+	else
+		delete w;
+}
+
+void xi_work_flush_all(void)
+{
+	Sim::Get().RunNow();
 }
 
 static void VLog(const char *prefix, const char *fmt, va_list ap)

@@ -82,6 +82,7 @@ struct Counters {
 	long notifies = 0;     // backend -> frontend events
 	long timers_fired = 0; // xi_work_queue_after
 	long warnings = 0;     // xi_assert_failed
+	long waits = 0;	       // xi_wait_until calls: something slept
 };
 
 // The backend side of one xenbus device: which frontend it talks to.

@@ -83,6 +83,7 @@ extern "C" {
 int xi_xs_read(struct xi_xbdev *dev, bool frontend, const char *key, char *buf, size_t len)
 {
 	std::string v;
+	Xenstore::Get().reads_++;
 	if (!Xenstore::Get().Read((frontend ? D(dev)->otherend : D(dev)->nodename) + "/" + key, &v))
 		return -2; // -ENOENT
 	if (v.size() >= len)
@@ -157,6 +158,17 @@ void xi_xs_unregister(struct xi_xbdev *dev)
 	D(dev)->unregistered = true;
 	if (D(dev)->on_unregister)
 		D(dev)->on_unregister();
+}
+
+void xi_xs_released(struct xi_xbdev *dev)
+{
+	D(dev)->released = true;
+}
+
+int xi_xs_frontend_state(struct xi_xbdev *dev)
+{
+	std::string v;
+	return Xenstore::Get().Read(D(dev)->Front("state"), &v) ? atoi(v.c_str()) : 0;
 }
 
 struct xi_xendev *xi_xs_xendev(struct xi_xbdev *dev)

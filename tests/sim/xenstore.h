@@ -36,6 +36,7 @@ public:
 	std::map<std::string, std::string> &kv() { return kv_; }
 	int eagain_ = 0;
 	int commits_ = 0;
+	int reads_ = 0; // xi_xs_read calls
 	std::map<uint32_t, std::vector<std::pair<std::string, std::string>>> txns_;
 	uint32_t next_txn_ = 1;
 
@@ -51,6 +52,7 @@ struct XbDev {
 	std::string otherend; // /local/domain/<domid>/device/<type>/<devid>
 	int state = 1;
 	bool unregistered = false;
+	bool released = false;		// a deferred removal completed (xi_xs_released)
 	std::vector<std::string> fatal; // messages given to xi_xs_fatal
 	std::function<void()> on_unregister;
 
