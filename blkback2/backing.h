@@ -94,7 +94,7 @@ const void *bb2_xenbus_driver(void); /* const xenidc::xb::Driver * */
 /* Per-vbd counters (statistics/ in sysfs, named in xenbus.cpp). */
 enum bb2_stat { BB2_OO_REQ, BB2_RD_REQ, BB2_WR_REQ, BB2_F_REQ, BB2_DS_REQ,
 		BB2_RD_SECT, BB2_WR_SECT, BB2_ERRORS, BB2_BURSTS, BB2_LOOKS,
-		BB2_NR_STATS };
+		BB2_REJECTED, BB2_NR_STATS };
 
 #ifdef __cplusplus
 }

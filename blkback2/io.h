@@ -33,7 +33,8 @@ using namespace xenidc;
 using Stat = enum bb2_stat;
 constexpr Stat kOoReq = BB2_OO_REQ, kRdReq = BB2_RD_REQ, kWrReq = BB2_WR_REQ, kFReq = BB2_F_REQ,
 	       kDsReq = BB2_DS_REQ, kRdSect = BB2_RD_SECT, kWrSect = BB2_WR_SECT,
-	       kErrors = BB2_ERRORS, kBursts = BB2_BURSTS, kLooks = BB2_LOOKS;
+	       kErrors = BB2_ERRORS, kBursts = BB2_BURSTS, kLooks = BB2_LOOKS,
+	       kRejected = BB2_REJECTED;
 
 class Ring;
 class Vbd;
@@ -89,9 +90,10 @@ private:
 	static void ConsumePlugged(void *arg);
 	void Consume();
 	bool Handle(const blkif::Request &r);
-	int16_t Prepare(const blkif::Request &r, Request *q);
-	int16_t PrepareSegments(const blkif::Request &r, Request *q);
-	int16_t CopyIndirect(const blkif::Request &r, Request *q);
+	void Reject(Request *q, int16_t status, const char *why);
+	int16_t Prepare(const blkif::Request &r, Request *q, const char **why);
+	int16_t PrepareSegments(const blkif::Request &r, Request *q, const char **why);
+	bool CopyIndirect(const blkif::Request &r, Request *q);
 	void Submit(Request *q);
 	void FinishPass();
 	void Publish();

@@ -237,9 +237,12 @@ void Ring::ConsumePlugged(void *arg)
 
 void Ring::Consume()
 {
+	if (!BeginPass()) {
+		outcome_ = Outcome::kStalled; // waits for its refusals: no look now
+		return;
+	}
 	WithRing([this](auto &ring) {
 		unsigned n;
-		BeginPass();
 		Outcome o = ring.Consume(
 			ktl::ReadOnce(bb2_limits.batch),
 			[this](const blkif::Request &r) { return Handle(r); }, &n,
@@ -265,13 +268,10 @@ bool Ring::Handle(const blkif::Request &r)
 		vbd_->Count(kOoReq);
 		return false;
 	}
-	int16_t st = Prepare(r, q);
+	const char *why = nullptr;
+	int16_t st = Prepare(r, q, &why);
 	if (st != blkif::kRspOkay) {
-		XI_DEBUG("%s: request %llu op %u rejected (%d)", vbd_->device().nodename(),
-			 (unsigned long long)q->id, r.operation, st);
-		Answer(q, st);
-		PutSlot(q);
-		Drop();
+		Reject(q, st, why);
 		return true;
 	}
 	if (q->nseg) {
@@ -289,12 +289,7 @@ bool Ring::Handle(const blkif::Request &r)
 			return false;
 		}
 		if (!s.ok()) {
-			xi_log_ratelimited(XI_LOG_WARN, "%s: cannot map request %llu (%d)",
-					   vbd_->device().nodename(), (unsigned long long)q->id,
-					   s.code());
-			Answer(q, blkif::kRspError);
-			PutSlot(q);
-			Drop();
+			Reject(q, blkif::kRspError, "its grants do not map");
 			return true;
 		}
 	}
@@ -303,11 +298,29 @@ bool Ring::Handle(const blkif::Request &r)
 	return true;
 }
 
+// Answers a request the frontend should not have sent, and counts it: in
+// statistics/rejected, in the log (rate-limited), and against its ring.
+void Ring::Reject(Request *q, int16_t status, const char *why)
+{
+	vbd_->Count(kRejected);
+	Rejected();
+	xi_log_ratelimited(XI_LOG_WARN, "%s: request %llu op %u refused: %s",
+			   vbd_->device().nodename(), (unsigned long long)q->id, q->op, why);
+	Answer(q, status);
+	PutSlot(q);
+	Drop();
+}
+
 // Validates the private copy into q. Returns the status to answer with at
-// once if the request is invalid, kRspOkay if it goes to the device.
-int16_t Ring::Prepare(const blkif::Request &r, Request *q)
+// once if the request is invalid (*why says why), kRspOkay if it goes to
+// the device.
+int16_t Ring::Prepare(const blkif::Request &r, Request *q, const char **why)
 {
 	const bb2_info &info = vbd_->info();
+	auto refuse = [why](const char *w, int16_t st = blkif::kRspError) {
+		*why = w;
+		return st;
+	};
 
 	q->id = r.id;
 	q->op = r.operation;
@@ -333,7 +346,7 @@ int16_t Ring::Prepare(const blkif::Request &r, Request *q)
 		break;
 	case blkif::kOpIndirect:
 		if (r.indirect_op != blkif::kOpRead && r.indirect_op != blkif::kOpWrite)
-			return blkif::kRspError;
+			return refuse("an indirect request neither reads nor writes");
 		q->op = r.indirect_op; // the response carries the inner op
 		q->kind = r.indirect_op == blkif::kOpRead ? Kind::kRead : Kind::kWrite;
 		break;
@@ -342,53 +355,58 @@ int16_t Ring::Prepare(const blkif::Request &r, Request *q)
 		q->nr_sectors = r.nr_sectors;
 		q->secure = (r.discard_flag & blkif::kDiscardSecure) && info.secure_erase;
 		if (!vbd_->discard_enabled())
-			return blkif::kRspEopnotsupp;
+			return refuse("discard is not offered", blkif::kRspEopnotsupp);
 		break;
 	default:
-		return blkif::kRspEopnotsupp;
+		return refuse("unknown operation", blkif::kRspEopnotsupp);
 	}
 	if (q->kind != Kind::kRead && info.readonly)
-		return blkif::kRspError;
+		return refuse("the device is read-only");
 	if (q->kind != Kind::kDiscard) {
-		int16_t st = PrepareSegments(r, q);
+		int16_t st = PrepareSegments(r, q, why);
 		if (st != blkif::kRspOkay)
 			return st;
 	}
 	uint64_t size = bb2_backing_sectors(vbd_->backing());
 	if (q->nr_sectors && (q->sector > size || q->nr_sectors > size - q->sector))
-		return blkif::kRspError;
+		return refuse("beyond the end of the device");
 	uint32_t lbs_mask = info.logical_block_size / kSectorSize - 1;
 	if (q->nr_sectors && ((q->sector | q->nr_sectors) & lbs_mask))
-		return blkif::kRspError;
+		return refuse("not aligned to the device's logical blocks");
 	return blkif::kRspOkay;
 }
 
-int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q)
+int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q, const char **why)
 {
 	const blkif::Segment *src = r.seg;
 	uint32_t n = r.nr_segments;
 	uint32_t lbs_mask = vbd_->info().logical_block_size / kSectorSize - 1;
 
 	if (r.operation == blkif::kOpIndirect) {
-		if (n == 0 || n > max_segs_)
+		if (n == 0 || n > max_segs_) {
+			*why = "bad indirect segment count";
 			return blkif::kRspError;
+		}
 		q->nseg = n;
-		int16_t st = CopyIndirect(r, q);
-		if (st != blkif::kRspOkay)
-			return st;
+		if (!CopyIndirect(r, q)) {
+			*why = "its indirect descriptors cannot be read";
+			return blkif::kRspError;
+		}
 		src = q->desc;
 	} else if (n > blkif::kMaxSegments ||
 		   (n == 0 && q->kind != Kind::kFlush && q->kind != Kind::kBarrier)) {
+		*why = "bad segment count";
 		return blkif::kRspError;
 	}
 	q->nseg = n;
 	for (uint32_t i = 0; i < n; i++) {
 		blkif::Segment s = src[i];
-		if (s.last_sect >= blkif::kSectorsPerPage || s.first_sect > s.last_sect)
-			return blkif::kRspError;
 		uint32_t nsec = s.last_sect - s.first_sect + 1;
-		if (nsec & lbs_mask)
+		if (s.last_sect >= blkif::kSectorsPerPage || s.first_sect > s.last_sect ||
+		    (nsec & lbs_mask)) {
+			*why = "a segment's sectors are out of its page, or misaligned";
 			return blkif::kRspError;
+		}
 		q->seg[i] = {GrantRef(s.gref), (uint16_t)(s.first_sect * kSectorSize),
 			     (uint16_t)(nsec * kSectorSize)};
 		q->nr_sectors += nsec;
@@ -401,14 +419,14 @@ int16_t Ring::PrepareSegments(const blkif::Request &r, Request *q)
 // indirect pages like its data pages, so they are read through the pool's
 // cache: no hypercall once mapped, where a grant copy costs one per request.
 // Without, or if they do not map, a grant copy.
-int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
+bool Ring::CopyIndirect(const blkif::Request &r, Request *q)
 {
 	Rbr pages[blkif::kMaxIndirectPages];
 	uint32_t bytes = q->nseg * sizeof(blkif::Segment);
 	uint32_t n = (bytes + XI_PAGE_SIZE - 1) / XI_PAGE_SIZE;
 
 	if (n > blkif::kMaxIndirectPages)
-		return blkif::kRspError;
+		return false;
 	for (uint32_t p = 0; p < n; p++)
 		pages[p] = {GrantRef(r.indirect_grefs[p]), 0,
 			    (uint16_t)ktl::Min<uint32_t>(bytes - p * XI_PAGE_SIZE, XI_PAGE_SIZE)};
@@ -421,10 +439,9 @@ int16_t Ring::CopyIndirect(const blkif::Request &r, Request *q)
 			to += e.length;
 		}
 		pool_->Unmap(&indirect_);
-		return blkif::kRspOkay;
+		return true;
 	}
-	Status s = GrantCopy(sg, q->desc, bytes, false);
-	return s.ok() ? blkif::kRspOkay : blkif::kRspError;
+	return GrantCopy(sg, q->desc, bytes, false).ok();
 }
 
 void Ring::Submit(Request *q)

@@ -43,10 +43,11 @@ constexpr xb::Key kKeys[] = {
 		.Optional(0),
 };
 constexpr const char *kWatch[] = {"physical-device"};
-// Named and ordered as xen-blkback names them (enum bb2_stat), plus errors
-// and event coalescing's: bursts polled, and the looks they took.
-constexpr const char *kStats[] = {"oo_req",  "rd_req",	"wr_req", "f_req",  "ds_req",
-				  "rd_sect", "wr_sect", "errors", "bursts", "looks"};
+// Named and ordered as xen-blkback names them (enum bb2_stat), plus errors,
+// event coalescing's (bursts polled, and the looks they took) and the
+// requests refused as malformed.
+constexpr const char *kStats[] = {"oo_req",  "rd_req", "wr_req", "f_req", "ds_req",  "rd_sect",
+				  "wr_sect", "errors", "bursts", "looks", "rejected"};
 static_assert(ktl::ArraySize(kStats) == BB2_NR_STATS);
 
 const VbdConfig &Cfg(const void *c)

@@ -81,8 +81,14 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 	int32_t st = Validate(req, r);
 	if (st == usbif::kStatusOk)
 		st = Route(req, r, &answered);
-	if (st == usbif::kStatusOk && !answered)
+	if (st != usbif::kStatusOk) {
+		// Malformed, or for no device on the port: the guest's doing.
+		Rejected();
+		xi_log_ratelimited(XI_LOG_WARN, "%s: urb %u pipe %#x refused (%d)", dev_.nodename(),
+				   req.id, req.pipe, st);
+	} else if (!answered) {
 		st = MapAndSubmit(req, r, &answered, &stalled);
+	}
 	if (st == usbif::kStatusOk && !answered && !stalled) {
 		XI_DEBUG("%s: urb %u pipe %#x, %u bytes submitted", dev_.nodename(), req.id,
 			 req.pipe, r->length);
@@ -392,13 +398,20 @@ void Vusb::SubmitBatch()
 // id not in flight is normal (it completed meanwhile): just answer.
 void Vusb::Unlink(const usbif::UrbRequest &req)
 {
+	bool found = false;
 	{
 		SpinGuard g(urb_lock_);
 		for (Request &r : slots_)
 			if (r.urb && !r.done.Load() && r.id == req.u.unlink.unlink_id &&
-			    r.port == usbif::PipePort(req.pipe))
+			    r.port == usbif::PipePort(req.pipe)) {
 				ub_urb_unlink(r.urb);
+				found = true;
+			}
 	}
+	// Unlinks take no slot: one that names nothing costs like a refusal,
+	// or a guest could keep the pass busy with them.
+	if (!found)
+		Rejected();
 	Answer(req.id, usbif::kStatusOk);
 }
 

@@ -100,6 +100,36 @@ void BackendDevice::Queue(BackendRequest *r, bool kick)
 	waiting_ = false;
 }
 
+bool BackendDevice::BeginPass()
+{
+	uint64_t now = xi_now_ns();
+
+	if (now < throttled_until_) {
+		events_.KickAfter((uint32_t)((throttled_until_ - now) / 1000) + 1);
+		return false;
+	}
+	events_.BeginPass();
+	return true;
+}
+
+void BackendDevice::EndPass(Outcome o, unsigned consumed)
+{
+	uint32_t rejected = pass_rejected_;
+
+	pass_rejected_ = 0;
+	if (rejected && o != Outcome::kBroken) {
+		// Not requeued, not acknowledged: only the timer brings it back.
+		uint32_t us = ktl::Min(rejected * kRejectWaitUs, kMaxRejectWaitUs);
+		throttled_until_ = xi_now_ns() + (uint64_t)us * 1000;
+		events_.EndPass(Outcome::kStalled, consumed);
+		events_.KickAfter(us);
+		return;
+	}
+	events_.EndPass(o, consumed);
+	if (o == Outcome::kStalled)
+		Stalled();
+}
+
 void BackendDevice::Stalled()
 {
 	bool kick;

@@ -44,7 +44,8 @@ static_assert(sizeof(wait_queue_head_t) <= sizeof(struct xi_waitq));
 /*
  * A device's work runs on the CPU its event arrived on: waking it needs no
  * IPI, and the pass finds the ring and the completions in that CPU's cache.
- * High priority, like kblockd: a guest's I/O waits on it.
+ * At normal priority (nice 0, as xen-blkback's threads): a guest that keeps
+ * its rings full gets a fair share of a dom0 CPU, no more.
  */
 static struct workqueue_struct *xi_wq;
 static struct workqueue_struct *xi_wq_unbound;
@@ -685,7 +686,7 @@ DEFINE_SHOW_ATTRIBUTE(xi_live);
 
 int xi_platform_init(void)
 {
-	xi_wq = alloc_workqueue("xenidc", WQ_HIGHPRI | WQ_MEM_RECLAIM, 0);
+	xi_wq = alloc_workqueue("xenidc", WQ_MEM_RECLAIM, 0);
 	if (!xi_wq)
 		return -ENOMEM;
 	xi_wq_unbound = alloc_workqueue("xenidc_unbound", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);

@@ -34,6 +34,11 @@
 
 namespace xenidc {
 
+// What a refused request costs its ring (BackendDevice::Rejected), and the
+// longest one pass's refusals make it wait.
+constexpr uint32_t kRejectWaitUs = 1000;
+constexpr uint32_t kMaxRejectWaitUs = 100000;
+
 // Drivers derive their request type from this (for the completed list).
 struct BackendRequest {
 	BackendRequest *next = nullptr;
@@ -91,14 +96,17 @@ protected:
 	BackendRequest *TakeCompleted() XI_EXPORT(xi_backend_take_completed);
 	// In the work: bracket the part of a pass that takes requests off the
 	// ring (EventWorker's, plus: a stalled pass resumes once a request
-	// completes and gives back what it lacked).
-	void BeginPass() { events_.BeginPass(); }
-	void EndPass(Outcome o, unsigned consumed)
-	{
-		events_.EndPass(o, consumed);
-		if (o == Outcome::kStalled)
-			Stalled();
-	}
+	// completes and gives back what it lacked). BeginPass() is false while
+	// the ring waits for the requests it rejected: then take none now, a
+	// timed pass follows.
+	bool BeginPass() XI_EXPORT(xi_backend_begin_pass);
+	void EndPass(Outcome o, unsigned consumed) XI_EXPORT(xi_backend_end_pass);
+	// In the work: a request taken this pass was refused as malformed (or
+	// named nothing). Each costs its frontend kRejectWaitUs before its ring
+	// is looked at again, its events masked meanwhile: a guest that floods
+	// garbage gets about a thousand answers a second per ring, for little
+	// dom0 CPU (xen-blkback sleeps a millisecond per refused request).
+	void Rejected() { pass_rejected_++; }
 	// In the work: this pass stopped for lack of resources that completed
 	// requests give back. Makes sure another pass comes once one completes.
 	void Stalled() XI_EXPORT(xi_backend_stalled);
@@ -143,6 +151,8 @@ private:
 	Pass pass_ = nullptr;
 	Stopped stopped_fn_ = nullptr;
 	xi_work *stop_work_ = nullptr; // runs once the count reaches zero
+	uint32_t pass_rejected_ = 0;   // the work's
+	uint64_t throttled_until_ = 0; // the work's: xi_now_ns()
 	ktl::Atomic<int32_t> refs_{0};
 	ktl::Atomic<bool> stopping_{false};
 	ktl::Atomic<bool> stopped_{false};

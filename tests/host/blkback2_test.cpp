@@ -1035,5 +1035,29 @@ TEST_F(Blkback2Test, LifecycleTraceOnlyWhenSwitchedOn)
 	ASSERT_EQ(f.Do(f.Rw(3, 99, 0, {{G(f), 0, 7}})), blkif::kRspEopnotsupp);
 	EXPECT_TRUE(sim_.LogContains("request 2 op 0 sector 8+8, 1 segments"));
 	EXPECT_TRUE(sim_.LogContains("request 2 answered 0 (0)"));
-	EXPECT_TRUE(sim_.LogContains("request 3 op 99 rejected (-2)"));
+	EXPECT_TRUE(sim_.LogContains("request 3 op 99 refused: unknown operation"));
+}
+
+// Requests the frontend should not have sent are answered, counted, logged
+// with the reason, and make its ring wait: a millisecond each.
+TEST_F(Blkback2Test, RefusedRequestsAreCountedAndMakeTheRingWait)
+{
+	auto &f = Front();
+	f.Attach();
+	for (uint64_t i = 0; i < 8; i++)
+		f.ring().Put(f.Rw(i, 99, 0, {{G(f), 0, 7}}));
+	f.ring().Put(f.Rw(8, blkif::kOpRead, 1u << 30, {{G(f), 0, 7}}));
+	f.ring().Push();
+	uint64_t t0 = sim_.now_ns();
+	sim_.RunNow(); // no time passes
+	EXPECT_EQ(f.Responses().size(), 9u);
+	EXPECT_EQ(f.Stat(BB2_REJECTED), 9u);
+	EXPECT_TRUE(sim_.LogContains("refused: beyond the end of the device"));
+	f.Send(f.Rw(9, blkif::kOpRead, 0, {{G(f), 0, 7}}));
+	sim_.RunNow();
+	EXPECT_TRUE(f.Responses().empty()) << "not looked at before the wait is over";
+	EXPECT_EQ(sim_.counters().eois, 0) << "its events stay masked meanwhile";
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Responses().size(), 1u);
+	EXPECT_GE(sim_.now_ns() - t0, 9 * 1000000u);
 }

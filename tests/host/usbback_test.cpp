@@ -1167,3 +1167,27 @@ TEST_F(UsbbackTest, CloseDuringASynchronousRequestTakesNothingMore)
 	EXPECT_EQ(f.dev().state, 6);
 	EXPECT_EQ(sim_.counters().rings, 0);
 }
+
+// Unlinks take no slot: a guest that floods them (or malformed URBs) makes
+// its ring wait like any refusal, so it cannot keep a dom0 CPU busy.
+TEST_F(UsbbackTest, UnlinksOfNothingAndRefusalsMakeTheRingWait)
+{
+	auto &f = Ready();
+	for (uint16_t i = 0; i < 8; i++) {
+		UrbRequest un = f.Req(200 + i, Pipe(2, kInt, true, 5, 3) | kPipeUnlink);
+		un.u.unlink.unlink_id = 999;
+		f.urb().Put(un);
+	}
+	f.urb().Put(f.Req(210, Pipe(0, kCtrl, false, 5, 0))); // port 0: malformed
+	f.urb().Push();
+	uint64_t t0 = sim_.now_ns();
+	sim_.RunNow();
+	EXPECT_EQ(f.urb().Take().size(), 9u);
+	EXPECT_EQ(f.Stat(2), 1u) << "rejected";
+	f.Send(BulkIn(f, 8, 211));
+	sim_.RunNow();
+	EXPECT_TRUE(f.urb().Take().empty()) << "not looked at before the wait is over";
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.urb().Take().size(), 1u);
+	EXPECT_GE(sim_.now_ns() - t0, 9 * 1000000u);
+}

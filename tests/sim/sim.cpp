@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
+#include <algorithm>
 
 namespace sim {
 
@@ -214,6 +214,7 @@ struct Sim::WorkImpl {
 	bool queued = false;
 	bool running = false;
 	bool timed = false;	// on timers_
+	uint64_t deadline = 0;	// ... firing then
 	bool destroyed = false; // by itself while running: freed once it returns
 };
 
@@ -250,10 +251,15 @@ bool Sim::RunOne()
 			w->running = false;
 		return true;
 	}
-	// Time passes only when nothing else can run: the oldest timer fires.
+	// Time passes only when nothing else can run: the earliest timer fires.
 	if (!timers_.empty()) {
-		WorkImpl *w = timers_.front();
-		timers_.pop_front();
+		auto first = timers_.begin();
+		for (auto it = timers_.begin(); it != timers_.end(); ++it)
+			if ((*it)->deadline < (*first)->deadline)
+				first = it;
+		WorkImpl *w = *first;
+		timers_.erase(first);
+		now_ns_ = std::max(now_ns_, w->deadline);
 		w->timed = false;
 		c_.timers_fired++;
 		if (!w->queued) {
@@ -686,11 +692,12 @@ void xi_work_queue(struct xi_work *w)
 	Sim::Get().runq().push_back(&w->impl);
 }
 
-void xi_work_queue_after(struct xi_work *w, unsigned int /*usecs*/)
+void xi_work_queue_after(struct xi_work *w, unsigned int usecs)
 {
 	if (w->impl.timed)
 		return;
 	w->impl.timed = true;
+	w->impl.deadline = Sim::Get().now_ns() + (uint64_t)usecs * 1000;
 	Sim::Get().timers().push_back(&w->impl);
 }
 
@@ -773,9 +780,7 @@ int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
 
 uint64_t xi_now_ns(void)
 {
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return Sim::Get().now_ns();
 }
 
 void xi_assert_failed(const char *expr, const char *file, int line)

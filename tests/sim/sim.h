@@ -113,6 +113,10 @@ public:
 	void RecordNotify(unsigned port) { notified_[port]++; }
 	bool Bound(unsigned port) const;
 
+	// Simulated time (xi_now_ns): it passes only when a timer fires, and
+	// then to that timer's deadline.
+	uint64_t now_ns() const { return now_ns_; }
+
 	// Runs queued work and deferred events until nothing is left. Returns the
 	// number of steps taken; fails the test past max_steps.
 	int RunUntilIdle(int max_steps = 1000000);
@@ -166,6 +170,7 @@ private:
 	std::deque<WorkImpl *> runq_;
 	std::deque<std::function<void()>> deferred_;
 	std::deque<WorkImpl *> timers_;
+	uint64_t now_ns_ = 1000000000;
 	long fail_at_[(int)Fault::kCount] = {};
 	bool fail_all_[(int)Fault::kCount] = {};
 	Counters c_;
