@@ -29,6 +29,8 @@ struct bb2_limits {
 	uint32_t batch;		 /* requests per work pass */
 	uint32_t map_batch;	 /* grant ops per hypercall, 0: a request's */
 	uint32_t coalesce_us;	 /* longest a deep ring holds an answer, 0: off */
+	uint32_t max_guest_mib;	 /* dom0 memory one guest's vbds may hold, 0: no cap */
+	uint32_t persistent_idle_s; /* unused this long, a persistent grant goes */
 };
 
 extern struct bb2_limits bb2_limits;

@@ -8,6 +8,11 @@
 //   Request  one request in flight: its segments, mapping and bio count
 //   Vbd      the virtual block device: the backing device and its rings
 //
+// Memory follows use (RequestStore): request slots come in chunks as the
+// frontend keeps more in flight, an indirect request's large arrays when
+// one comes, the pool's frames as grants are mapped; what idles goes back,
+// and all of it counts against the guest's budget (max_guest_mib).
+//
 // The stages of a request, each one function:
 //   Prepare  validate the private copy; build the segment list (Rbr)
 //   Map      grants -> pages, through the pool (zero copy)
@@ -41,6 +46,8 @@ class Vbd;
 
 enum class Kind : uint8_t { kRead, kWrite, kFlush, kBarrier, kDiscard };
 
+struct IndirectArrays;
+
 struct Request : BackendRequest { // next: the free or completed list
 	Ring *ring;
 	uint64_t id;
@@ -54,9 +61,61 @@ struct Request : BackendRequest { // next: the free or completed list
 	uint32_t nseg;
 	ktl::Atomic<int32_t> pending; // bios not completed yet
 	ktl::Atomic<int32_t> error;   // the first bio error (-errno), sticky
-	Rbr *seg;		      // nseg entries, in the ring's arrays
+	Rbr *seg;		      // nseg entries: seg_in, or arrays'
 	blkif::Segment *desc;	      // indirect descriptors, copied
+	IndirectArrays *arrays;	      // an indirect request's, else nullptr
 	Mapping mapping;
+	// A direct request's segments (at most 11) are kept here.
+	Rbr seg_in[blkif::kMaxSegments];
+	SgElement sg_in[blkif::kMaxSegments];
+	MappedElem elems_in[blkif::kMaxSegments];
+};
+
+// An indirect request's segments, descriptors and mapping state, sized for
+// the most segments a request may have (max_indirect_segments).
+struct IndirectArrays {
+	IndirectArrays *next; // the free list
+	Rbr *seg;
+	SgElement *sg;
+	MappedElem *elems;
+	blkif::Segment *desc;
+};
+
+// Where one ring's requests live; see the top of this file. Only the ring's
+// work calls it.
+class RequestStore {
+public:
+	Status Init(Ring *ring, uint32_t entries, uint32_t max_segs, xi_budget *budget);
+	// Frees everything; every request must be back.
+	void Release();
+	// A new chunk of slots, linked through next; nullptr if the ring has
+	// all it may have, or the budget or the allocator says no.
+	Request *MoreSlots();
+	// Points q at a direct request's arrays, or gives it an indirect one's
+	// (false if none may be had now).
+	bool Arrange(Request *q, bool indirect);
+	// Back from q, once it is released.
+	void Return(Request *q);
+	// Frees the indirect arrays nobody uses. (Slots stay: at most one per
+	// ring entry, as deep as the frontend went.)
+	void Trim();
+	bool held() const { return free_arrays_ != nullptr; }
+
+private:
+	static constexpr uint32_t kSlotChunk = 32;
+	static constexpr uint32_t kMaxChunks = 512 / kSlotChunk; // 16 pages of entries
+	size_t ArraysBytes() const;
+	bool Charge(size_t bytes);
+	void Uncharge(size_t bytes);
+
+	Ring *ring_ = nullptr;
+	xi_budget *budget_ = nullptr;
+	uint32_t entries_ = 0;
+	uint32_t max_segs_ = 0;
+	Request *chunks_[kMaxChunks] = {};
+	uint32_t nchunks_ = 0;
+	IndirectArrays *free_arrays_ = nullptr;
+	uint32_t narrays_ = 0; // made, in use or free
 };
 
 class Ring : public BackendDevice {
@@ -98,6 +157,8 @@ private:
 	void FinishPass();
 	void Publish();
 	void FinishCompleted();
+	void Release(Request *q);
+	void MaybeTrim();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
 	template <class Fn> void WithRing(Fn &&fn)
@@ -115,14 +176,11 @@ private:
 	MappedRing<blkif::ProtoX86_64> ring64_;
 	RbrMapperPool *pool_ = nullptr;
 
-	uint32_t entries_ = 0;	   // slots, one per ring entry
-	uint32_t max_segs_ = 0;	   // per request
-	Request *slots_ = nullptr; // entries_
-	Rbr *segs_ = nullptr;	   // entries_ * max_segs_
-	SgElement *sg_ = nullptr;  // entries_ * max_segs_
-	MappedElem *elems_ = nullptr;
-	blkif::Segment *desc_ = nullptr;
+	uint32_t entries_ = 0;	// most slots, one per ring entry
+	uint32_t max_segs_ = 0; // per request
+	RequestStore store_;
 	Mapping **finishing_ = nullptr; // scratch for batched unmaps
+	uint64_t trim_at_ = 0;		// xi_now_ns() of the next Trim, 0: none due
 	// An indirect request's descriptor pages, while they are copied out.
 	SgElement indirect_sg_[blkif::kMaxIndirectPages];
 	MappedElem indirect_elems_[blkif::kMaxIndirectPages];
@@ -158,6 +216,7 @@ public:
 
 	// From the rings.
 	void RingGone();
+	xi_budget *budget() const { return budget_; }
 	bb2_backing *backing() const { return backing_; }
 	const bb2_info &info() const { return info_; }
 	bool discard_enabled() const { return discard_enabled_; }
@@ -173,6 +232,7 @@ private:
 
 	xb::Device &dev_;
 	bb2_backing *backing_ = nullptr;
+	xi_budget *budget_ = nullptr; // the guest's, shared with its other devices
 	bb2_info info_{};
 	bool discard_enabled_ = true;
 	Ring *rings_[xb::kMaxQueues] = {};

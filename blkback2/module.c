@@ -53,6 +53,8 @@ struct bb2_limits bb2_limits = {
 	.batch = 32,
 	.map_batch = 0,
 	.coalesce_us = 2000,
+	.max_guest_mib = 256,
+	.persistent_idle_s = 60,
 };
 
 module_param_named(max_indirect_segments, bb2_limits.max_indirect_segments, uint, 0444);
@@ -109,6 +111,13 @@ MODULE_PARM_DESC(map_batch,
 module_param_cb(coalesce_us, &bb2_coalesce_us_ops, &bb2_limits.coalesce_us, 0644);
 MODULE_PARM_DESC(coalesce_us,
 		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request; writable)");
+
+module_param_named(max_guest_mib, bb2_limits.max_guest_mib, uint, 0644);
+MODULE_PARM_DESC(max_guest_mib,
+		 "dom0 memory (MiB) the vbds of one guest may hold between them: frames for its grants and per-request state; past it requests wait for others to end (default 256; 0: no cap; writable)");
+module_param_named(persistent_grant_unused_seconds, bb2_limits.persistent_idle_s, uint, 0644);
+MODULE_PARM_DESC(persistent_grant_unused_seconds,
+		 "An idle ring unmaps persistent grants unused for this long (default 60; 0: keep them; writable)");
 
 static bool bb2_coexist;
 module_param_named(coexist, bb2_coexist, bool, 0444);

@@ -38,7 +38,8 @@ Result<Ring *> Ring::Create(Vbd *vbd, unsigned index, const Config &c)
 	return r;
 }
 
-// Allocates everything the ring will ever use, then opens the channel.
+// Sizes the ring's state for what the frontend negotiated; what holds its
+// requests is made as they come (RequestStore, the pool's frames).
 Status Ring::Open(const Config &c)
 {
 	abi_ = c.abi;
@@ -46,26 +47,10 @@ Status Ring::Open(const Config &c)
 						   : BackRing<blkif::ProtoX86_64>::kEntrySize;
 	entries_ = RingEntries(c.nr_pages * XI_PAGE_SIZE, entry);
 	max_segs_ = ktl::Max(bb2_limits.max_indirect_segments, blkif::kMaxSegments);
-	size_t n = (size_t)entries_ * max_segs_;
-
-	slots_ = ktl::AllocArray<Request>(entries_);
-	segs_ = ktl::AllocArray<Rbr>(n);
-	sg_ = ktl::AllocArray<SgElement>(n);
-	elems_ = ktl::AllocArray<MappedElem>(n);
-	desc_ = ktl::AllocArray<blkif::Segment>(n);
 	finishing_ = ktl::AllocArray<Mapping *>(entries_);
-	if (!slots_ || !segs_ || !sg_ || !elems_ || !desc_ || !finishing_)
+	if (!finishing_)
 		return Status::Error(err::kNoMem);
-	for (uint32_t i = entries_; i-- > 0;) {
-		Request *q = &slots_[i];
-		size_t base = (size_t)i * max_segs_;
-		q->ring = this;
-		q->seg = segs_ + base;
-		q->desc = desc_ + base;
-		q->mapping.Init(ktl::Span<SgElement>(sg_ + base, max_segs_),
-				ktl::Span<MappedElem>(elems_ + base, max_segs_));
-		PutSlot(q);
-	}
+	XI_TRY(store_.Init(this, entries_, max_segs_, vbd_->budget()));
 	indirect_.Init(ktl::Span<SgElement>(indirect_sg_, blkif::kMaxIndirectPages),
 		       ktl::Span<MappedElem>(indirect_elems_, blkif::kMaxIndirectPages));
 
@@ -73,6 +58,8 @@ Status Ring::Open(const Config &c)
 	pc.frames = ktl::Max(bb2_limits.pool_frames, max_segs_);
 	pc.max_elems = max_segs_;
 	pc.persistent_max = c.persistent ? ktl::Min(bb2_limits.max_persistent, pc.frames) : 0;
+	pc.budget = vbd_->budget();
+	pc.budget_cap = (uint64_t)bb2_limits.max_guest_mib << 20;
 	auto pool = RbrMapperPool::Create(pc);
 	if (!pool.ok())
 		return pool.status();
@@ -116,11 +103,7 @@ void Ring::Free(Ring *r)
 	r->ring32_.Unmap();
 	r->ring64_.Unmap();
 	RbrMapperPool::Destroy(r->pool_);
-	xi_free(r->slots_);
-	xi_free(r->segs_);
-	xi_free(r->sg_);
-	xi_free(r->elems_);
-	xi_free(r->desc_);
+	r->store_.Release();
 	xi_free(r->finishing_);
 	r->~Ring();
 	xi_free(r);
@@ -142,6 +125,36 @@ void Ring::Pass(BackendDevice *self)
 	if (!r->stopping() && !r->broken_)
 		bb2_plugged(&Ring::ConsumePlugged, r);
 	r->FinishPass();
+	r->MaybeTrim();
+}
+
+// A ring gives back what it no longer uses (indirect arrays, frames, then
+// each persistent grant once unused for persistent_grant_unused_seconds)
+// this long after it last took a request, if it is idle then; else it
+// looks again as long after. One timer per ring: none on a ring that holds
+// nothing.
+constexpr uint64_t kTrimDelayNs = 10ull * 1000000000;
+
+void Ring::MaybeTrim()
+{
+	uint64_t now = xi_now_ns();
+
+	if (stopping())
+		return;
+	if (consumed_ || (!trim_at_ && (pool_->live_frames() || store_.held()))) {
+		trim_at_ = now + kTrimDelayNs;
+	} else if (!trim_at_ || now < trim_at_) {
+		// nothing held, or not yet
+	} else if (in_flight() || polling_) {
+		trim_at_ = now + kTrimDelayNs;
+	} else {
+		store_.Trim();
+		uint64_t idle = (uint64_t)ktl::ReadOnce(bb2_limits.persistent_idle_s) * 1000000000;
+		uint64_t next = pool_->Trim(idle);
+		trim_at_ = next ? now + ktl::Max<uint64_t>(next, 1000000000) : 0;
+	}
+	if (trim_at_)
+		events().KickAfter((uint32_t)((trim_at_ - now) / 1000));
 }
 
 // Coalescing waits only while the frontend has at least this many requests
@@ -191,8 +204,10 @@ void Ring::FinishPass()
 			unread = ring.UnreadResponses();
 		});
 		idle_looks_ = consumed_ || !polling_ ? 0 : idle_looks_ + 1;
+		// (Unread answers keep a burst going; they never start one.)
 		poll = depth >= kCoalesceDepth &&
-		       (consumed_ || in_flight() || (unread && idle_looks_ <= kIdleLooks));
+		       (consumed_ || in_flight() ||
+			(polling_ && unread && idle_looks_ <= kIdleLooks));
 	}
 	if (!poll && !polling_)
 		Publish();
@@ -264,9 +279,31 @@ bool Ring::Handle(const blkif::Request &r)
 	if (r.operation == blkif::kOpWriteBarrier && in_flight() > 0)
 		return false;
 	auto *q = static_cast<Request *>(TakeSlot());
+	for (Request *more = q ? nullptr : store_.MoreSlots(), *next; more; more = next) {
+		next = static_cast<Request *>(more->next);
+		PutSlot(more);
+	}
+	if (!q)
+		q = static_cast<Request *>(TakeSlot());
 	if (!q) {
 		vbd_->Count(kOoReq);
 		return false;
+	}
+	if (!store_.Arrange(q, r.operation == blkif::kOpIndirect)) {
+		// No memory for its arrays now: wait for another in flight to
+		// give some back, or fail it if none is (the budget is spent).
+		vbd_->Count(kOoReq);
+		bool wait = in_flight() > 1;
+		if (!wait) {
+			q->id = r.id;
+			q->op = r.indirect_op; // only indirect requests get here
+			Answer(q, blkif::kRspError);
+			xi_log_ratelimited(XI_LOG_WARN, "%s: no memory for request %llu",
+					   vbd_->device().nodename(), (unsigned long long)r.id);
+		}
+		PutSlot(q);
+		Drop();
+		return !wait;
 	}
 	const char *why = nullptr;
 	int16_t st = Prepare(r, q, &why);
@@ -284,8 +321,7 @@ bool Ring::Handle(const blkif::Request &r)
 		// flight to give frames back (then this request can never fit).
 		if (s.code() == -err::kAgain && in_flight() > 1) {
 			vbd_->Count(kOoReq);
-			PutSlot(q);
-			Drop();
+			Release(q);
 			return false;
 		}
 		if (!s.ok()) {
@@ -307,6 +343,13 @@ void Ring::Reject(Request *q, int16_t status, const char *why)
 	xi_log_ratelimited(XI_LOG_WARN, "%s: request %llu op %u refused: %s",
 			   vbd_->device().nodename(), (unsigned long long)q->id, q->op, why);
 	Answer(q, status);
+	Release(q);
+}
+
+// A request taken and answered (or to be offered again): its slot back.
+void Ring::Release(Request *q)
+{
+	store_.Return(q);
 	PutSlot(q);
 	Drop();
 }
@@ -593,6 +636,8 @@ void Ring::FinishCompleted()
 		if (notify)
 			events().Notify();
 	});
+	for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
+		store_.Return(q);
 	PutSlots(fifo);
 }
 

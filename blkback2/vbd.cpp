@@ -7,6 +7,9 @@ namespace blkback2 {
 
 Status Vbd::Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled)
 {
+	budget_ = xi_budget_get(dev_.otherend().value());
+	if (!budget_)
+		return Status::Error(err::kNoMem);
 	int rc = bb2_backing_open(major, minor, readonly, &backing_);
 	if (rc) {
 		xi_log(XI_LOG_ERR, "%s: cannot open %u:%u (%d)", dev_.nodename(), major, minor, rc);
@@ -82,6 +85,8 @@ Vbd::~Vbd()
 	XI_WARN_ON(nrings_ != 0); // xenbus_lite disconnects first
 	if (backing_)
 		bb2_backing_close(backing_);
+	if (budget_)
+		xi_budget_put(budget_);
 }
 
 // The backing device changed size: tell a connected frontend (it re-reads

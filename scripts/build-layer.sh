@@ -59,6 +59,21 @@ else
 	result fail "C++ sources are clang-format clean" "clang-format -i fixes them"
 fi
 
+# clang's thread-safety analysis over the C++ (the core and both drivers),
+# as freestanding as the kernel build: the lock annotations of lock.h.
+if ! command -v clang++ >/dev/null; then
+	result fail "C++ passes clang -Wthread-safety" "no clang++ (make deps)"
+elif out=$(cd "$XENIDC_ROOT" && for f in $cxx; do
+	case $f in tests/*) continue ;; *.cpp) ;; *) continue ;; esac
+	clang++ -std=gnu++20 -fsyntax-only -Wthread-safety -Werror -nostdinc++ -ffreestanding \
+		-fno-exceptions -fno-rtti -Iinclude -Iblkback2 -Iusbback "$f" 2>&1
+done) && [ -z "$out" ]; then
+	result pass "C++ passes clang -Wthread-safety (guarded fields, locks required)"
+else
+	echo "$out" | grep -E 'warning|error' | head -20
+	result fail "C++ passes clang -Wthread-safety"
+fi
+
 # checkpatch.pl from Debian's linux-source-6.12: just the script and the two
 # data files it reads, unpacked once per package version. Prints its path.
 CP_TARBALL=/usr/src/linux-source-6.12.tar.xz

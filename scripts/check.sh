@@ -30,7 +30,7 @@ for layer in $LAYERS; do
 	out=$XENIDC_BUILD/check/$layer.log
 	t=$(date +%s)
 	log "layer $layer ..."
-	"$XENIDC_ROOT/${RUNNER[$layer]}" 2>&1 | tee "$out" | grep -E '^not ok|^LAYER' || true
+	"$XENIDC_ROOT/${RUNNER[$layer]}" 2>&1 | tee "$out" | grep -E '^not ok|^LAYER|^metric: ' || true
 	line=$(grep -E '^LAYER ' "$out" | tail -1)
 	if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
 		P=$((P + BASH_REMATCH[1])) F=$((F + BASH_REMATCH[2])) S=$((S + BASH_REMATCH[3]))

@@ -139,22 +139,22 @@ private:
 	int32_t Submit(Request *lead, ub_xfer *x);
 	void UnlinkAll();
 
-	// Locks, taken in this order, after xenbus_lite's device lock and the
-	// registry (ub_registry_lock); none is held across a call into the
+	// Locks (lock.h has the order): none is held across a call into the
 	// USB core that sleeps, nor across xenstore I/O.
-	Mutex lock_;	    // ports_, addr_, connected_
-	SpinLock urb_lock_; // each Request::urb, and ports_[].dev for Submit
+	Mutex lock_{XI_LOCK_CLASS("Vusb::lock_")};
+	// Each Request::urb, and ports_[].dev for Submit.
+	SpinLock urb_lock_{XI_LOCK_CLASS("Vusb::urb_lock_")};
 
 	xb::Device &dev_;
 	Vusb *next_ = nullptr; // the registry
 	uint32_t num_ports_ = 0;
 	uint32_t usb_ver_ = 2;
-	Port ports_[usbif::kMaxPorts + 1] = {}; // 1-based
-	uint8_t addr_[128] = {};		// guest device address -> port
+	Port ports_[usbif::kMaxPorts + 1] = {};	      // 1-based
+	uint8_t addr_[128] XI_GUARDED_BY(lock_) = {}; // guest device address -> port
 
 	MappedRing<usbif::UrbProto> urb_;
 	MappedRing<usbif::ConnProto> conn_;
-	bool connected_ = false;
+	bool connected_ XI_GUARDED_BY(lock_) = false;
 	RbrMapperPool *pool_ = nullptr;
 
 	Request slots_[kUrbRingSize];

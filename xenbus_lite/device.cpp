@@ -200,6 +200,7 @@ void Device::BackendChanged(const char *path)
 // A watched backend key changed (nullptr: check them all, at probe).
 void Device::BackendChangedLocked(const char *path)
 {
+	lock_.AssertHeld();
 	if (failed_.Load())
 		return;
 	if (configured_) {

@@ -15,8 +15,9 @@ struct RbrMapperPool::CacheEntry {
 	int32_t hash_next; // also the free-list link
 	int32_t lru_prev;
 	int32_t lru_next;
-	bool failed; // its map failed: unhashed, freed by the last user
-	bool stuck;  // ... and could not be undone: its frame is quarantined
+	bool failed;	    // its map failed: unhashed, freed by the last user
+	bool stuck;	    // ... and could not be undone: its frame is quarantined
+	uint64_t last_used; // xi_now_ns() when it went idle
 };
 
 namespace {
@@ -54,12 +55,13 @@ Result<RbrMapperPool *> RbrMapperPool::Create(const Config &c)
 	bool ok = p->ops_ && p->op_slot_ && p->unmaps_ && p->unmap_frame_;
 
 	if (ok && c.frames) {
+		uint32_t nchunks = (c.frames + kFrameChunk - 1) / kFrameChunk;
 		p->frames_ = ktl::AllocArray<xi_page *>(c.frames);
 		p->free_ = ktl::AllocArray<uint32_t>(c.frames);
-		ok = p->frames_ && p->free_ && xi_pages_alloc(c.frames, p->frames_) == 0;
-		p->have_frames_ = ok;
-		for (uint32_t i = 0; ok && i < c.frames; i++)
-			p->free_[p->nfree_++] = c.frames - 1 - i;
+		p->chunk_live_ = ktl::AllocArray<uint8_t>(nchunks);
+		p->chunk_free_ = ktl::AllocArray<uint16_t>(nchunks);
+		ok = p->frames_ && p->free_ && p->chunk_live_ && p->chunk_free_;
+		p->nchunks_ = ok ? nchunks : 0;
 	}
 	if (ok && c.persistent_max) {
 		p->nbuckets_ = RoundUpPow2(c.persistent_max * 2);
@@ -95,19 +97,23 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 	if (!p)
 		return;
 	p->CacheFlush();
-	// Never free a frame a foreign grant may still be mapped onto: only
-	// the free ones (all, unless some were quarantined).
-	if (p->have_frames_ && !XI_WARN_ON(p->frames_in_use() != 0)) {
-		if (!p->quarantined_)
-			xi_pages_free(p->cfg_.frames, p->frames_);
-		else
-			for (uint32_t i = 0; i < p->nfree_; i++)
-				xi_pages_free(1, &p->frames_[p->free_[i]]);
+	// Never free a frame a foreign grant may still be mapped onto: the
+	// chunks all free, then the free frames of those with a quarantined one.
+	if (!XI_WARN_ON(p->frames_in_use() != 0)) {
+		p->FreeIdleChunks();
+		for (uint32_t i = 0; i < p->nfree_; i++)
+			xi_pages_free(1, &p->frames_[p->free_[i]]);
+		// (the quarantined stay allocated, counted in debugfs' live)
+		if (p->cfg_.budget)
+			xi_budget_uncharge(p->cfg_.budget,
+					   (uint64_t)p->live_frames_ * XI_PAGE_SIZE);
 	}
 	for (uint32_t i = 0; p->staging_ && i < p->cfg_.staging_buffers; i++)
 		xi_dma_free(p->staging_[i]);
 	xi_free(p->frames_);
 	xi_free(p->free_);
+	xi_free(p->chunk_live_);
+	xi_free(p->chunk_free_);
 	xi_free(p->ops_);
 	xi_free(p->op_slot_);
 	xi_free(p->unmaps_);
@@ -122,7 +128,77 @@ void RbrMapperPool::Destroy(RbrMapperPool *p)
 
 uint32_t RbrMapperPool::frames_in_use() const
 {
-	return cfg_.frames - nfree_ - cache_used_ - quarantined_;
+	return live_frames_ - nfree_ - cache_used_ - quarantined_;
+}
+
+uint32_t RbrMapperPool::ChunkFrames(uint32_t c) const
+{
+	return ktl::Min(kFrameChunk, cfg_.frames - c * kFrameChunk);
+}
+
+// One more chunk of frames, charged to the domain's budget. May sleep.
+bool RbrMapperPool::Grow()
+{
+	for (uint32_t c = 0; c < nchunks_; c++) {
+		if (chunk_live_[c])
+			continue;
+		uint32_t n = ChunkFrames(c), first = c * kFrameChunk;
+		uint64_t bytes = (uint64_t)n * XI_PAGE_SIZE;
+		if (cfg_.budget && !xi_budget_charge(cfg_.budget, bytes, cfg_.budget_cap)) {
+			stats_.over_budget++;
+			return false;
+		}
+		if (xi_pages_alloc(n, frames_ + first) != 0) {
+			if (cfg_.budget)
+				xi_budget_uncharge(cfg_.budget, bytes);
+			return false;
+		}
+		chunk_live_[c] = 1;
+		live_frames_ += n;
+		for (uint32_t i = n; i-- > 0;)
+			free_[nfree_++] = first + i;
+		return true;
+	}
+	return false;
+}
+
+// Frees every live chunk whose frames are all on the free stack.
+void RbrMapperPool::FreeIdleChunks()
+{
+	for (uint32_t c = 0; c < nchunks_; c++)
+		chunk_free_[c] = 0;
+	for (uint32_t i = 0; i < nfree_; i++)
+		chunk_free_[free_[i] / kFrameChunk]++;
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < nfree_; i++)
+		if (chunk_free_[free_[i] / kFrameChunk] != ChunkFrames(free_[i] / kFrameChunk))
+			free_[kept++] = free_[i];
+	nfree_ = kept;
+	for (uint32_t c = 0; c < nchunks_; c++) {
+		uint32_t n = ChunkFrames(c);
+		if (!chunk_live_[c] || chunk_free_[c] != n)
+			continue;
+		xi_pages_free(n, frames_ + c * kFrameChunk);
+		if (cfg_.budget)
+			xi_budget_uncharge(cfg_.budget, (uint64_t)n * XI_PAGE_SIZE);
+		chunk_live_[c] = 0;
+		live_frames_ -= n;
+	}
+}
+
+uint64_t RbrMapperPool::Trim(uint64_t idle_ns)
+{
+	uint64_t now = xi_now_ns();
+	uint32_t nunmap = 0;
+
+	// The LRU's head went idle first: evict while it idled long enough.
+	while (idle_ns && lru_head_ >= 0 && now - cache_[lru_head_].last_used >= idle_ns)
+		EvictOne(&nunmap);
+	FlushUnmaps(nunmap);
+	FreeIdleChunks();
+	if (!idle_ns || lru_head_ < 0)
+		return 0;
+	return cache_[lru_head_].last_used + idle_ns - now;
 }
 
 void RbrMapperPool::SetPersistent(bool on)
@@ -210,8 +286,9 @@ bool RbrMapperPool::ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_
 		*e = {(uint32_t)c, kNoHandle, true, false};
 		return true;
 	}
-	// An evicted frame is free once its unmap is done: flush it now.
-	while (nfree_ == 0) {
+	// More frames while they may be had; then an evicted one, free once
+	// its unmap is done: flush it now.
+	while (nfree_ == 0 && !Grow()) {
 		if (!use_cache || !EvictOne(nunmap))
 			return false;
 		FlushUnmaps(*nunmap);
@@ -332,6 +409,8 @@ void RbrMapperPool::UnmapBatch(ktl::Span<Mapping *const> ms)
 // queued unmap is done (FlushUnmaps), never before.
 void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 {
+	uint64_t now = 0; // read once, if a persistent grant goes idle
+
 	for (uint32_t i = 0; i < m->count_; i++) {
 		MappedElem &e = m->elems_[i];
 		if (e.persistent) {
@@ -344,6 +423,7 @@ void RbrMapperPool::ReleaseSg(Mapping *m, uint32_t *nunmap)
 				cache_free_ = (int32_t)e.slot;
 				cache_used_--;
 			} else {
+				ce.last_used = now ? now : (now = xi_now_ns());
 				LruPushBack((int32_t)e.slot);
 			}
 			continue;
@@ -419,7 +499,7 @@ int32_t RbrMapperPool::CacheInsert(GrantRef g, uint32_t frame)
 	CacheEntry &ce = cache_[e];
 	cache_free_ = ce.hash_next;
 	uint32_t b = HashGref(g, nbuckets_);
-	ce = {g, frame, kNoHandle, 1, buckets_[b], -1, -1, false, false};
+	ce = {g, frame, kNoHandle, 1, buckets_[b], -1, -1, false, false, 0};
 	buckets_[b] = e;
 	cache_used_++;
 	return e;

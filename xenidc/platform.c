@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
@@ -40,6 +41,7 @@ static_assert(sizeof(xi_domid_t) == sizeof(domid_t));
 static_assert(sizeof(spinlock_t) <= sizeof(struct xi_spinlock));
 static_assert(sizeof(struct mutex) <= sizeof(struct xi_mutex));
 static_assert(sizeof(wait_queue_head_t) <= sizeof(struct xi_waitq));
+static_assert(sizeof(struct lock_class_key) <= sizeof(struct xi_lock_class));
 
 /*
  * A device's work runs on the CPU its event arrived on: waking it needs no
@@ -100,6 +102,75 @@ void *xi_page_address(struct xi_page *page)
 	return page_address((struct page *)page);
 }
 EXPORT_SYMBOL_GPL(xi_page_address);
+
+/* ---- Budgets: what one guest's devices hold, between them ---- */
+
+struct xi_budget {
+	struct list_head node;	/* xi_budgets, under xi_budgets_lock */
+	xi_domid_t dom;
+	refcount_t refs;
+	atomic64_t charged;	/* bytes */
+};
+
+static LIST_HEAD(xi_budgets);
+static DEFINE_SPINLOCK(xi_budgets_lock);
+
+struct xi_budget *xi_budget_get(xi_domid_t dom)
+{
+	struct xi_budget *b, *fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+
+	spin_lock(&xi_budgets_lock);
+	list_for_each_entry(b, &xi_budgets, node)
+		if (b->dom == dom && refcount_inc_not_zero(&b->refs))
+			goto out;
+	b = fresh;
+	fresh = NULL;
+	if (b) {
+		b->dom = dom;
+		refcount_set(&b->refs, 1);
+		list_add(&b->node, &xi_budgets);
+	}
+out:
+	spin_unlock(&xi_budgets_lock);
+	kfree(fresh);
+	return b;
+}
+EXPORT_SYMBOL_GPL(xi_budget_get);
+
+void xi_budget_put(struct xi_budget *b)
+{
+	if (!b || !refcount_dec_and_lock(&b->refs, &xi_budgets_lock))
+		return;
+	list_del(&b->node);
+	spin_unlock(&xi_budgets_lock);
+	WARN_ONCE(atomic64_read(&b->charged), "xenidc: domain %u's budget freed with %lld bytes\n",
+		  b->dom, (long long)atomic64_read(&b->charged));
+	kfree(b);
+}
+EXPORT_SYMBOL_GPL(xi_budget_put);
+
+bool xi_budget_charge(struct xi_budget *b, u64 bytes, u64 cap)
+{
+	s64 now = atomic64_add_return(bytes, &b->charged);
+
+	if (!cap || now <= (s64)cap)
+		return true;
+	atomic64_sub(bytes, &b->charged);
+	return false;
+}
+EXPORT_SYMBOL_GPL(xi_budget_charge);
+
+void xi_budget_uncharge(struct xi_budget *b, u64 bytes)
+{
+	atomic64_sub(bytes, &b->charged);
+}
+EXPORT_SYMBOL_GPL(xi_budget_uncharge);
+
+u64 xi_budget_charged(struct xi_budget *b)
+{
+	return atomic64_read(&b->charged);
+}
+EXPORT_SYMBOL_GPL(xi_budget_charged);
 
 /* ---- The hypervisor's operations ---- */
 
@@ -446,11 +517,22 @@ EXPORT_SYMBOL_GPL(xi_evtchn_eoi);
 
 /* ---- Locks, waits, work ---- */
 
-void xi_spin_init(struct xi_spinlock *lock)
+void xi_spin_init(struct xi_spinlock *lock, const char *name, struct xi_lock_class *cls)
 {
+#ifdef CONFIG_DEBUG_SPINLOCK
+	__raw_spin_lock_init(spinlock_check((spinlock_t *)lock), name,
+			     (struct lock_class_key *)cls, LD_WAIT_CONFIG);
+#else
 	spin_lock_init((spinlock_t *)lock);
+#endif
 }
 EXPORT_SYMBOL_GPL(xi_spin_init);
+
+void xi_spin_assert_held(struct xi_spinlock *lock)
+{
+	lockdep_assert_held((spinlock_t *)lock);
+}
+EXPORT_SYMBOL_GPL(xi_spin_assert_held);
 
 unsigned long xi_spin_lock_irqsave(struct xi_spinlock *lock)
 {
@@ -467,11 +549,17 @@ void xi_spin_unlock_irqrestore(struct xi_spinlock *lock, unsigned long flags)
 }
 EXPORT_SYMBOL_GPL(xi_spin_unlock_irqrestore);
 
-void xi_mutex_init(struct xi_mutex *m)
+void xi_mutex_init(struct xi_mutex *m, const char *name, struct xi_lock_class *cls)
 {
-	mutex_init((struct mutex *)m);
+	__mutex_init((struct mutex *)m, name, (struct lock_class_key *)cls);
 }
 EXPORT_SYMBOL_GPL(xi_mutex_init);
+
+void xi_mutex_assert_held(struct xi_mutex *m)
+{
+	lockdep_assert_held((struct mutex *)m);
+}
+EXPORT_SYMBOL_GPL(xi_mutex_assert_held);
 
 void xi_mutex_lock(struct xi_mutex *m)
 {
@@ -549,8 +637,10 @@ EXPORT_SYMBOL_GPL(xi_work_queue);
 
 void xi_work_queue_after(struct xi_work *w, unsigned int usecs)
 {
-	if (!hrtimer_is_queued(&w->timer))
-		hrtimer_start(&w->timer, ns_to_ktime((u64)usecs * NSEC_PER_USEC), HRTIMER_MODE_REL);
+	ktime_t t = ns_to_ktime((u64)usecs * NSEC_PER_USEC);
+
+	if (!hrtimer_is_queued(&w->timer) || hrtimer_get_remaining(&w->timer) > t)
+		hrtimer_start(&w->timer, t, HRTIMER_MODE_REL);
 }
 EXPORT_SYMBOL_GPL(xi_work_queue_after);
 
@@ -684,6 +774,19 @@ static int xi_live_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(xi_live);
 
+/* Each domain's budget in use: "domid bytes". */
+static int xi_budgets_show(struct seq_file *m, void *v)
+{
+	struct xi_budget *b;
+
+	spin_lock(&xi_budgets_lock);
+	list_for_each_entry(b, &xi_budgets, node)
+		seq_printf(m, "%u %lld\n", b->dom, (long long)atomic64_read(&b->charged));
+	spin_unlock(&xi_budgets_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(xi_budgets);
+
 int xi_platform_init(void)
 {
 	xi_wq = alloc_workqueue("xenidc", WQ_MEM_RECLAIM, 0);
@@ -696,6 +799,7 @@ int xi_platform_init(void)
 	}
 	xi_debugfs = debugfs_create_dir("xenidc", NULL);
 	debugfs_create_file("live", 0444, xi_debugfs, NULL, &xi_live_fops);
+	debugfs_create_file("budgets", 0444, xi_debugfs, NULL, &xi_budgets_fops);
 	return 0;
 }
 

@@ -156,9 +156,10 @@ private:
 	ktl::Atomic<int32_t> refs_{0};
 	ktl::Atomic<bool> stopping_{false};
 	ktl::Atomic<bool> stopped_{false};
-	SpinLock done_lock_;		 // done_, waiting_ and setting stopping_
-	BackendRequest *done_ = nullptr; // newest first
-	bool waiting_ = false;		 // a stalled pass waits for a completion
+	// done_, waiting_, and setting stopping_ and stopped_fn_
+	SpinLock done_lock_{XI_LOCK_CLASS("BackendDevice::done_lock_")};
+	BackendRequest *done_ XI_GUARDED_BY(done_lock_) = nullptr; // newest first
+	bool waiting_ XI_GUARDED_BY(done_lock_) = false;	   // a stalled pass waits for one
 	BackendRequest *free_ = nullptr;
 	xi_waitq stopped_wq_;
 };

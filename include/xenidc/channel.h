@@ -208,9 +208,9 @@ public:
 private:
 	RingMapping mapping_;
 	BackRing<Proto> ring_;
-	SpinLock rsp_lock_;
-	bool held_ = false; // under rsp_lock_
-	Request current_;   // the request being handled; kept if it stalls
+	SpinLock rsp_lock_{XI_LOCK_CLASS("MappedRing::rsp_lock_")};
+	bool held_ XI_GUARDED_BY(rsp_lock_) = false;
+	Request current_; // the request being handled; kept if it stalls
 	bool has_stalled_ = false;
 };
 

@@ -1,34 +1,79 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
 // Locks with RAII guards. SpinLock is IRQ-safe (completions run in interrupt
-// context); Mutex may sleep.
+// context); Mutex may sleep. Each lock is made with its own lockdep class,
+// named after the place that declares it:
 //
-//   SpinLock lock_;
-//   { SpinGuard g(lock_); ... }          // released at the closing brace
+//   SpinLock lock_{XI_LOCK_CLASS("Foo::lock_")};
+//   int n_ XI_GUARDED_BY(lock_);
+//   { SpinGuard g(lock_); n_++; }       // released at the closing brace
+//
+// The guards and fields carry clang's thread-safety attributes, which the
+// build layer checks (-Wthread-safety); with gcc they expand to nothing.
+//
+// Lock order, for every xenidc module (take them top to bottom, never up):
+//   xb::Device::lock_           xenbus_lite; held around every driver call
+//   ub_registry_lock()          usbback: the controllers
+//   Vusb::lock_                 usbback: a controller's ports
+//   ub_busid_lock()             usbback: the assigned bus ids (spin)
+//   Vusb::urb_lock_             usbback: the URBs in flight (spin)
+//   BackendDevice::done_lock_   completed requests (spin)
+//   MappedRing::rsp_lock_       a ring's responses (spin)
+// ub_busid_lock() is never held with Vusb::lock_, nor rsp_lock_ with
+// done_lock_; nothing else is taken under the spinlocks.
 #ifndef XENIDC_LOCK_H
 #define XENIDC_LOCK_H
 
 #include <xenidc/platform.h>
 
+#if defined(__clang__)
+#define XI_TSA(x) __attribute__((x))
+#else
+#define XI_TSA(x)
+#endif
+#define XI_CAPABILITY(x)	XI_TSA(capability(x))
+#define XI_SCOPED_CAPABILITY	XI_TSA(scoped_lockable)
+#define XI_GUARDED_BY(x)	XI_TSA(guarded_by(x))
+#define XI_REQUIRES(...)	XI_TSA(requires_capability(__VA_ARGS__))
+#define XI_EXCLUDES(...)	XI_TSA(locks_excluded(__VA_ARGS__))
+#define XI_ACQUIRE(...)		XI_TSA(acquire_capability(__VA_ARGS__))
+#define XI_RELEASE(...)		XI_TSA(release_capability(__VA_ARGS__))
+#define XI_ASSERT_CAPABILITY(x) XI_TSA(assert_capability(x))
+#define XI_NO_TSA		XI_TSA(no_thread_safety_analysis)
+
 namespace xenidc {
 
-class SpinLock {
+// Where a lock is made: its name and its lockdep class (a static object).
+struct LockClass {
+	const char *name;
+	xi_lock_class *key;
+};
+
+// A class of its own for each place it is written (one static key each).
+#define XI_LOCK_CLASS(name)                                      \
+	([]() {                                                  \
+		static xi_lock_class xi_lock_key_;               \
+		return ::xenidc::LockClass{name, &xi_lock_key_}; \
+	}())
+
+class XI_CAPABILITY("spinlock") SpinLock {
 public:
-	SpinLock() { xi_spin_init(&l_); }
+	explicit SpinLock(LockClass c) { xi_spin_init(&l_, c.name, c.key); }
 	SpinLock(const SpinLock &) = delete;
 	SpinLock &operator=(const SpinLock &) = delete;
 
-	unsigned long Lock() { return xi_spin_lock_irqsave(&l_); }
-	void Unlock(unsigned long flags) { xi_spin_unlock_irqrestore(&l_, flags); }
+	unsigned long Lock() XI_ACQUIRE() { return xi_spin_lock_irqsave(&l_); }
+	void Unlock(unsigned long flags) XI_RELEASE() { xi_spin_unlock_irqrestore(&l_, flags); }
+	void AssertHeld() const XI_ASSERT_CAPABILITY(this) { xi_spin_assert_held(&l_); }
 
 private:
-	xi_spinlock l_;
+	mutable xi_spinlock l_;
 };
 
-class [[nodiscard]] SpinGuard {
+class XI_SCOPED_CAPABILITY [[nodiscard]] SpinGuard {
 public:
-	explicit SpinGuard(SpinLock &l) : l_(l), flags_(l.Lock()) {}
-	~SpinGuard() { l_.Unlock(flags_); }
+	explicit SpinGuard(SpinLock &l) XI_ACQUIRE(l) : l_(l), flags_(l.Lock()) {}
+	~SpinGuard() XI_RELEASE() { l_.Unlock(flags_); }
 	SpinGuard(const SpinGuard &) = delete;
 	SpinGuard &operator=(const SpinGuard &) = delete;
 
@@ -37,23 +82,24 @@ private:
 	unsigned long flags_;
 };
 
-class Mutex {
+class XI_CAPABILITY("mutex") Mutex {
 public:
-	Mutex() { xi_mutex_init(&m_); }
+	explicit Mutex(LockClass c) { xi_mutex_init(&m_, c.name, c.key); }
 	Mutex(const Mutex &) = delete;
 	Mutex &operator=(const Mutex &) = delete;
 
-	void Lock() { xi_mutex_lock(&m_); }
-	void Unlock() { xi_mutex_unlock(&m_); }
+	void Lock() XI_ACQUIRE() { xi_mutex_lock(&m_); }
+	void Unlock() XI_RELEASE() { xi_mutex_unlock(&m_); }
+	void AssertHeld() const XI_ASSERT_CAPABILITY(this) { xi_mutex_assert_held(&m_); }
 
 private:
-	xi_mutex m_;
+	mutable xi_mutex m_;
 };
 
-class [[nodiscard]] MutexGuard {
+class XI_SCOPED_CAPABILITY [[nodiscard]] MutexGuard {
 public:
-	explicit MutexGuard(Mutex &m) : m_(m) { m_.Lock(); }
-	~MutexGuard() { m_.Unlock(); }
+	explicit MutexGuard(Mutex &m) XI_ACQUIRE(m) : m_(m) { m_.Lock(); }
+	~MutexGuard() XI_RELEASE() { m_.Unlock(); }
 	MutexGuard(const MutexGuard &) = delete;
 	MutexGuard &operator=(const MutexGuard &) = delete;
 

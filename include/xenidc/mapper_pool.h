@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //
-// RbrMapperPool: turns remote buffers (SgRbr) into local ones (Lbr) and back,
-// with every resource preallocated at Create(): the I/O path never allocates.
+// RbrMapperPool: turns remote buffers (SgRbr) into local ones (Lbr) and back.
+// Memory follows use: the frames grants are mapped onto come in chunks as
+// they are needed (in the owner's work, which may sleep), up to
+// Config::frames and the domain's budget, and go back once idle (Trim).
 //
 //   auto r = RbrMapperPool::Create({.frames = 1024, .max_elems = 256, ...});
 //   RbrMapperPool *pool = r.value();
@@ -20,8 +22,9 @@
 //
 // Persistent grants (SetPersistent): mapped grants stay mapped in a bounded
 // per-pool cache keyed by grant reference, so a frontend that reuses its
-// grants costs no map or unmap at all. When the cache is full, the least
-// recently used idle entry is evicted.
+// grants costs no map or unmap at all. When the cache is full (and no more
+// frames may be had), the least recently used idle entry is evicted; Trim()
+// also unmaps those unused for a while.
 //
 // Not thread-safe: one context (the owner's work) calls it.
 #ifndef XENIDC_MAPPER_POOL_H
@@ -90,14 +93,18 @@ private:
 class RbrMapperPool {
 public:
 	struct Config {
-		uint32_t frames = 0;	      // grant-mappable frames (SG mode and cache)
+		uint32_t frames = 0;	      // most grant-mappable frames (SG mode, cache)
 		uint32_t max_elems = 0;	      // most elements in one Map()
 		uint32_t persistent_max = 0;  // cache capacity, <= frames
 		bool sg_capable = true;	      // Map() maps; else it stages
 		uint32_t staging_buffers = 0; // for staging: buffers ...
 		uint32_t staging_bytes = 0;   // ... of this many bytes each
 		uint32_t map_batch = 0;	      // most grant ops per call, 0: all
+		xi_budget *budget = nullptr;  // frames are charged to it ...
+		uint64_t budget_cap = 0;      // ... up to this many bytes (0: no cap)
 	};
+	// Frames are allocated this many at a time.
+	static constexpr uint32_t kFrameChunk = 32;
 
 	struct Stats {
 		uint64_t maps;	       // grants mapped (hypercall ops)
@@ -108,6 +115,7 @@ public:
 		uint64_t persistent_evictions;
 		uint64_t copied_bytes; // staging mode, both ways
 		uint64_t quarantined;  // frames whose unmap failed: never used again
+		uint64_t over_budget;  // frames wanted past the domain's budget
 	};
 
 	static Result<RbrMapperPool *> Create(const Config &c) XI_EXPORT(xi_pool_create);
@@ -121,9 +129,9 @@ public:
 	// Config::map_batch, changeable between Map()/Unmap() calls.
 	void SetMapBatch(uint32_t n) { cfg_.map_batch = n; }
 
-	// All or nothing. -EAGAIN: not enough free frames or buffers now (try
-	// again after some Unmap). -EINVAL: malformed. -EFAULT: a grant did not
-	// map or copy (the frontend's fault).
+	// All or nothing. -EAGAIN: not enough free frames or buffers now, nor
+	// more to be had (try again after some Unmap). -EINVAL: malformed.
+	// -EFAULT: a grant did not map or copy (the frontend's fault).
 	Status Map(const SgRbr &sg, Direction dir, Mapping *m) XI_EXPORT(xi_pool_map);
 	// Stages whatever the default: for transfers that need one contiguous
 	// buffer even on a scatter-gather device (USB control, interrupt, iso).
@@ -136,8 +144,15 @@ public:
 	// Releases many mappings with one unmap hypercall batch.
 	void UnmapBatch(ktl::Span<Mapping *const> ms) XI_EXPORT(xi_pool_unmap_batch);
 
+	// Gives back what idles: persistent grants unused for idle_ns or more
+	// (0: none), then every chunk of frames none of which is in use.
+	// Returns in how many ns the next persistent grant will have idled that
+	// long, 0 if none will (nothing left that time gives back).
+	uint64_t Trim(uint64_t idle_ns) XI_EXPORT(xi_pool_trim);
+
 	const Config &config() const { return cfg_; }
 	uint32_t free_frames() const { return nfree_; }
+	uint32_t live_frames() const { return live_frames_; }
 	uint32_t quarantined() const { return quarantined_; }
 	uint32_t persistent_count() const { return cache_used_; }
 	uint32_t frames_in_use() const XI_EXPORT(xi_pool_frames_in_use);
@@ -158,6 +173,9 @@ private:
 	bool ClaimFrame(const Rbr &r, DomId dom, Direction dir, bool use_cache, uint32_t idx,
 			MappedElem *e, uint32_t *nops, uint32_t *nunmap);
 	bool SettleMaps(uint32_t nops, bool run, Mapping *m);
+	bool Grow();
+	uint32_t ChunkFrames(uint32_t c) const;
+	void FreeIdleChunks();
 	Status Copy(const SgRbr &sg, void *buf, size_t bytes, bool to_remote, size_t offset = 0);
 	void ReleaseSg(Mapping *m, uint32_t *nunmap);
 	void QueueUnmap(uint32_t handle, uint32_t frame, uint32_t *nunmap);
@@ -175,8 +193,11 @@ private:
 
 	Config cfg_;
 	Stats stats_{};
-	xi_page **frames_ = nullptr;
-	bool have_frames_ = false;
+	xi_page **frames_ = nullptr; // Config::frames; those of live chunks valid
+	uint8_t *chunk_live_ = nullptr;
+	uint16_t *chunk_free_ = nullptr; // scratch: free frames per chunk
+	uint32_t nchunks_ = 0;
+	uint32_t live_frames_ = 0;
 	uint32_t *free_ = nullptr; // stack of free frame indexes
 	uint32_t nfree_ = 0;
 	xi_map_op *ops_ = nullptr;	  // scratch, max_elems entries

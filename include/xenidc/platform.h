@@ -45,6 +45,21 @@ int xi_pages_alloc(unsigned int n, struct xi_page **pages);
 void xi_pages_free(unsigned int n, struct xi_page **pages);
 void *xi_page_address(struct xi_page *page);
 
+/*
+ * What the devices serving one guest hold in dom0 memory between them (the
+ * frames their grants are mapped onto, per-request state): one budget per
+ * domain, shared, so a guest cannot take more by opening more devices.
+ */
+struct xi_budget;
+
+/* The domain's budget, made on first use; may sleep. NULL: out of memory. */
+struct xi_budget *xi_budget_get(xi_domid_t dom);
+void xi_budget_put(struct xi_budget *b);
+/* Adds bytes unless that passes cap (0: no cap); false then. Any context. */
+bool xi_budget_charge(struct xi_budget *b, uint64_t bytes, uint64_t cap);
+void xi_budget_uncharge(struct xi_budget *b, uint64_t bytes);
+uint64_t xi_budget_charged(struct xi_budget *b);
+
 /* ---- Grant table ----------------------------------------------------------- */
 
 /* Per-op status: 0, or a negative GNTST_* code from the hypervisor. */
@@ -129,14 +144,25 @@ struct xi_waitq {
 	uint64_t opaque[16];
 };
 
-void xi_spin_init(struct xi_spinlock *lock);
+/*
+ * A lock class for lockdep (struct lock_class_key): one static object per
+ * place locks are made, so each lock's order is checked on its own.
+ */
+struct xi_lock_class {
+	uint64_t opaque[4];
+};
+
+void xi_spin_init(struct xi_spinlock *lock, const char *name, struct xi_lock_class *cls);
 /* IRQ-safe: completions run in interrupt context. */
 unsigned long xi_spin_lock_irqsave(struct xi_spinlock *lock);
 void xi_spin_unlock_irqrestore(struct xi_spinlock *lock, unsigned long flags);
+/* lockdep_assert_held(): a warning if the caller does not hold it. */
+void xi_spin_assert_held(struct xi_spinlock *lock);
 
-void xi_mutex_init(struct xi_mutex *m);
+void xi_mutex_init(struct xi_mutex *m, const char *name, struct xi_lock_class *cls);
 void xi_mutex_lock(struct xi_mutex *m); /* may sleep */
 void xi_mutex_unlock(struct xi_mutex *m);
+void xi_mutex_assert_held(struct xi_mutex *m);
 
 void xi_waitq_init(struct xi_waitq *wq);
 /* Sleeps until cond(arg) is true; cond is re-checked after each wake. */
@@ -151,7 +177,10 @@ struct xi_work;
 typedef void (*xi_work_fn)(void *arg);
 struct xi_work *xi_work_create(xi_work_fn fn, void *arg);
 void xi_work_queue(struct xi_work *w); /* any context */
-/* Queues it usecs from now, unless a timed queueing is pending. From the work. */
+/*
+ * Queues it usecs from now, unless a timed queueing that comes sooner is
+ * pending (the earliest wins). From the work.
+ */
 void xi_work_queue_after(struct xi_work *w, unsigned int usecs);
 /* Waits for a running instance and drops a pending one or a timed one. May sleep. */
 void xi_work_cancel_sync(struct xi_work *w);

@@ -256,28 +256,29 @@ private:
 	Device(const Driver &drv, xi_xbdev *dev) : drv_(drv), dev_(dev) {}
 	~Device() = default;
 
-	void BackendChangedLocked(const char *path);
+	void BackendChangedLocked(const char *path) XI_REQUIRES(lock_);
 	Status ReadKeys(Dir dir, uint8_t *config, const char **bad);
 	Status ReadKey(const Key &k, const char *prefix, uint8_t *base, const uint8_t *config);
 	void SwitchState(State s);
-	void MaybeConnect();
-	bool Disconnect();
-	void Resume(bool *unregister);
+	void MaybeConnect() XI_REQUIRES(lock_);
+	bool Disconnect() XI_REQUIRES(lock_);
+	void Resume(bool *unregister) XI_REQUIRES(lock_);
 	void Free();
-	void Fail(Status s, const char *what, const char *key);
+	void Fail(Status s, const char *what, const char *key) XI_REQUIRES(lock_);
 
 	const Driver &drv_;
 	xi_xbdev *dev_;
-	Mutex lock_; // serialises watch callbacks and driver calls
+	// Serialises watch callbacks and driver calls.
+	Mutex lock_{XI_LOCK_CLASS("xb::Device::lock_")};
 	void *ctx_ = nullptr;
 	ktl::Atomic<int> state_{kInitialising};
 	uint8_t *config_ = nullptr;
-	bool configured_ = false;     // ops.configure succeeded
-	bool frontend_ready_ = false; // frontend keys parsed
-	bool connected_ = false;      // ops.connect called, disconnect not yet
-	bool disconnecting_ = false;  // ops.disconnect started, not finished
-	bool close_pending_ = false;  // the frontend closed meanwhile: then Closed
-	bool removing_ = false;	      // removed meanwhile: then ops.remove
+	bool configured_ XI_GUARDED_BY(lock_) = false;	   // ops.configure succeeded
+	bool frontend_ready_ XI_GUARDED_BY(lock_) = false; // frontend keys parsed
+	bool connected_ XI_GUARDED_BY(lock_) = false;	   // ops.connect called, disconnect not yet
+	bool disconnecting_ XI_GUARDED_BY(lock_) = false;  // ops.disconnect started, not finished
+	bool close_pending_ XI_GUARDED_BY(lock_) = false;  // the frontend closed meanwhile
+	bool removing_ XI_GUARDED_BY(lock_) = false;	   // removed meanwhile: then ops.remove
 	ktl::Atomic<bool> failed_{false};
 };
 

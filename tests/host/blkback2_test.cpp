@@ -617,7 +617,7 @@ TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 	Reads(f, 0, kDeep);
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "held for the period";
-	ASSERT_EQ(sim_.timers().size(), 1u);
+	ASSERT_EQ(sim_.timers_soon(), 1u);
 	for (int i = kDeep; i < 2 * kDeep - 1; i++) {
 		Reads(f, i, i + 1);
 		EXPECT_TRUE(sim_.runq().empty()) << "request " << i << " kicked";
@@ -626,11 +626,11 @@ TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), 2u * kDeep - 1);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
-	EXPECT_EQ(sim_.timers().size(), 1u) << "it looks once more";
+	EXPECT_EQ(sim_.timers_soon(), 1u) << "it looks once more";
 
 	sim_.RunUntilIdle(); // finds nothing: the kicks are back on
-	EXPECT_TRUE(sim_.timers().empty());
-	EXPECT_EQ(sim_.counters().timers_fired, 2);
+	EXPECT_TRUE((sim_.timers_soon() == 0));
+	EXPECT_EQ(sim_.counters().timers_fired, 3) << "the period, one look, and the idle trim";
 }
 
 // coalesce_us below kDeep requests out (here queue depth 1): the frontend
@@ -646,7 +646,7 @@ TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 		EXPECT_FALSE(sim_.runq().empty()) << "request " << i << " did not kick";
 		sim_.RunNow();
 		EXPECT_EQ(f.Responses().size(), 1u) << "request " << i << " held";
-		EXPECT_TRUE(sim_.timers().empty());
+		EXPECT_TRUE((sim_.timers_soon() == 0));
 	}
 	EXPECT_EQ(sim_.counters().notifies - notifies, 3);
 	EXPECT_EQ(sim_.counters().timers_fired, 0);
@@ -654,7 +654,7 @@ TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 	Reads(f, 3, 3 + kDeep - 1); // one short of kDeep
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), kDeep - 1u);
-	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_TRUE((sim_.timers_soon() == 0));
 }
 
 // A burst whose frontend drops to one request out ends at the next look:
@@ -674,7 +674,7 @@ TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 	sim_.RunOne(); // the next look: one out
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), 1u);
-	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_TRUE((sim_.timers_soon() == 0));
 	Reads(f, kDeep + 2, kDeep + 3);
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
 	sim_.RunUntilIdle();
@@ -723,7 +723,7 @@ TEST_F(CoalescingTest, LeavesLargeRequestsAlone)
 	}
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
-	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_TRUE((sim_.timers_soon() == 0));
 }
 
 // A polling ring asks for the frontend's event once it queued a quarter of
@@ -769,9 +769,9 @@ TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
 		sim_.RunOne();
 		sim_.RunNow();
 	};
-	auto idle_looks = [&] { // until the burst ends
+	auto idle_looks = [&] { // until the burst ends (the idle trim comes later)
 		int n = 0;
-		for (; !sim_.timers().empty() && n < 100; n++) {
+		for (; sim_.timers_soon() && n < 100; n++) {
 			sim_.RunOne();
 			sim_.RunNow();
 		}
@@ -782,7 +782,7 @@ TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
 	for (int i = 0; i < 2; i++) {
 		sim_.RunOne(); // takes nothing: the answers are unread
 		sim_.RunNow();
-		ASSERT_EQ(sim_.timers().size(), 1u) << "idle look " << i;
+		ASSERT_EQ(sim_.timers_soon(), 1u) << "idle look " << i;
 	}
 	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
 	EXPECT_EQ(idle_looks(), 1) << "read, and nothing new: the burst ends";
@@ -816,7 +816,7 @@ TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
 	sim_.RunOne(); // the period ends
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), kDeep + 1u);
-	EXPECT_TRUE(sim_.timers().empty()) << "still polling";
+	EXPECT_TRUE((sim_.timers_soon() == 0)) << "still polling";
 
 	long notifies = sim_.counters().notifies;
 	Reads(f, 100, 100 + kDeep);
@@ -824,7 +824,7 @@ TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
 	sim_.RunNow();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep) << "held with coalescing off";
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
-	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_TRUE((sim_.timers_soon() == 0));
 
 	bb2_limits.coalesce_us = 1000;
 	Reads(f, 200, 200 + kDeep);
@@ -846,7 +846,7 @@ TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 	f.FrontendState(6);
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
-	EXPECT_TRUE(sim_.timers().empty());
+	EXPECT_TRUE((sim_.timers_soon() == 0));
 	EXPECT_EQ(sim_.counters().mappings, 0);
 }
 
@@ -1060,4 +1060,82 @@ TEST_F(Blkback2Test, RefusedRequestsAreCountedAndMakeTheRingWait)
 	sim_.RunUntilIdle();
 	EXPECT_EQ(f.Responses().size(), 1u);
 	EXPECT_GE(sim_.now_ns() - t0, 9 * 1000000u);
+}
+
+// The guest's budget, as the backend charged it.
+static uint64_t Charged()
+{
+	xi_budget *b = xi_budget_get(SimTest::kGuest);
+	uint64_t n = xi_budget_charged(b);
+	xi_budget_put(b);
+	return n;
+}
+
+// A frontend that negotiates the most it may (16 pages of ring, 16 queues,
+// 512-segment indirect requests) costs what it uses, not what it could.
+TEST_F(Blkback2Test, MemoryFollowsWhatTheFrontendUses)
+{
+	bb2_limits.max_queues = 16;
+	bb2_limits.max_indirect_segments = 512;
+	bb2_limits.pool_frames = 1056;
+	auto &f = Front();
+	f.Attach(16, 4);
+	EXPECT_LT(Charged(), 64u << 10) << "connected and idle: next to nothing";
+	uint32_t desc = f.Frame();
+	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+	for (int i = 0; i < 512; i++)
+		d[i] = {G(f), 0, 7, 0};
+	f.Send(f.Indirect(1, blkif::kOpRead, 0, 512, {f.Grant(desc, true)}), 5);
+	sim_.RunNow(); // no time passes: no trim yet
+	ASSERT_EQ(f.Responses(5).size(), 1u);
+	uint64_t busy = Charged();
+	EXPECT_GE(busy, 512u * XI_PAGE_SIZE) << "the frames the request needed";
+	EXPECT_LT(busy, 4u << 20) << "and little more, on the one queue that had I/O";
+	sim_.RunUntilIdle(); // the ring idles: it gives back
+	EXPECT_LT(Charged(), 64u << 10) << "its slots stay, the rest went";
+	EXPECT_EQ(sim_.counters().pages, 0);
+}
+
+// Past the guest's budget a request waits for others to give back, and
+// every request is answered.
+TEST_F(Blkback2Test, TheGuestsBudgetMakesRequestsWait)
+{
+	bb2_limits.max_indirect_segments = 256;
+	bb2_limits.max_guest_mib = 2; // room for about two 256-page requests
+	auto &f = Front();
+	f.Attach();
+	for (int k = 0; k < 4; k++) {
+		uint32_t desc = f.Frame();
+		auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+		for (int i = 0; i < 256; i++)
+			d[i] = {G(f), 0, 7, 0};
+		f.ring().Put(f.Indirect(k, blkif::kOpRead, 0, 256, {f.Grant(desc, true)}));
+	}
+	f.ring().Push();
+	sim_.RunUntilIdle();
+	auto r = f.Responses();
+	ASSERT_EQ(r.size(), 4u);
+	for (auto &x : r)
+		EXPECT_EQ(x.status, blkif::kRspOkay);
+	EXPECT_GT(f.Stat(BB2_OO_REQ), 0u) << "some waited";
+	EXPECT_LE(Charged(), 2u << 20);
+}
+
+// Persistent grants unused for persistent_grant_unused_seconds are
+// unmapped by an idle ring; 0 keeps them.
+TEST_F(Blkback2Test, IdlePersistentGrantsAreUnmapped)
+{
+	for (uint32_t secs : {0u, 60u}) {
+		SCOPED_TRACE(secs);
+		bb2_limits.persistent_idle_s = secs;
+		auto &f = Front();
+		f.Attach(1, 0, true);
+		uint64_t t0 = sim_.now_ns();
+		ASSERT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}, {G(f), 0, 7}})),
+			  blkif::kRspOkay);
+		EXPECT_EQ(sim_.counters().mappings, secs ? 0 : 2);
+		EXPECT_GE(sim_.now_ns() - t0, secs * 1000000000ull);
+		EXPECT_TRUE((sim_.timers_soon() == 0)) << "nothing left to wake for";
+		front_.reset();
+	}
 }

@@ -96,9 +96,91 @@ TEST_F(PoolTest, CreateFailsCleanlyAtEveryAllocation)
 		EXPECT_EQ(sim_.counters().pages, 0);
 	}
 	sim_.FailNth(sim::Fault::kAlloc, 0);
+	EXPECT_EQ(sim_.counters().pages, 0) << "no frame before one is needed";
+}
+
+// Frames come a chunk at a time as requests need them, and go back once
+// idle; a chunk that cannot be had makes the request wait, not fail.
+TEST_F(PoolTest, FramesFollowUse)
+{
+	const uint32_t chunk = RbrMapperPool::kFrameChunk;
+	RbrMapperPool *pool = Make(Sg(3 * chunk, 2 * chunk));
+	GuestBuf buf(sim_, kGuest, 2 * chunk, false);
+	auto all = buf.Elems();
+	std::vector<Rbr> few(all.begin(), all.begin() + 3);
+	std::vector<Rbr> many(all.begin() + 3, all.begin() + 3 + chunk);
+	Slot a(2 * chunk), b(2 * chunk);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, few), Direction::kFromDevice, &a.m).ok());
+	EXPECT_EQ(sim_.counters().pages, (long)chunk);
 	sim_.FailNth(sim::Fault::kPageAlloc, 1);
-	EXPECT_FALSE(RbrMapperPool::Create(Sg(64, 16)).ok());
-	EXPECT_EQ(sim_.counters().allocs, 0);
+	EXPECT_EQ(pool->Map(::Sg(kGuest, many), Direction::kFromDevice, &b.m).code(), -err::kAgain);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, many), Direction::kFromDevice, &b.m).ok());
+	EXPECT_EQ(sim_.counters().pages, (long)(2 * chunk));
+	pool->Unmap(&b.m);
+	EXPECT_EQ(pool->Trim(0), 0u);
+	EXPECT_EQ(pool->live_frames(), RbrMapperPool::kFrameChunk) << "a chunk is still in use";
+	EXPECT_EQ(sim_.counters().pages, (long)chunk);
+	pool->Unmap(&a.m);
+	EXPECT_EQ(pool->Trim(0), 0u);
+	EXPECT_EQ(sim_.counters().pages, 0);
+	EXPECT_EQ(pool->live_frames(), 0u);
+	RbrMapperPool::Destroy(pool);
+}
+
+// A domain's budget caps the frames every pool serving it holds together.
+TEST_F(PoolTest, TheDomainsBudgetCapsTheFrames)
+{
+	const uint32_t chunk = RbrMapperPool::kFrameChunk;
+	xi_budget *budget = xi_budget_get(kGuest);
+	RbrMapperPool::Config c = Sg(4 * chunk, chunk);
+	c.budget = budget;
+	c.budget_cap = 2ull * chunk * XI_PAGE_SIZE;
+	RbrMapperPool *p1 = Make(c), *p2 = Make(c);
+	GuestBuf buf(sim_, kGuest, 3 * chunk, false);
+	auto all = buf.Elems();
+	std::vector<Rbr> e1(all.begin(), all.begin() + chunk),
+		e2(all.begin() + chunk, all.begin() + 2 * chunk),
+		e3(all.begin() + 2 * chunk, all.end());
+	Slot s1(chunk), s2(chunk), s3(chunk);
+	ASSERT_TRUE(p1->Map(::Sg(kGuest, e1), Direction::kFromDevice, &s1.m).ok());
+	ASSERT_TRUE(p2->Map(::Sg(kGuest, e2), Direction::kFromDevice, &s2.m).ok());
+	EXPECT_EQ(xi_budget_charged(budget), 2ull * chunk * XI_PAGE_SIZE);
+	EXPECT_EQ(p1->Map(::Sg(kGuest, e3), Direction::kFromDevice, &s3.m).code(), -err::kAgain)
+		<< "a third chunk is past the domain's cap, whichever pool asks";
+	EXPECT_EQ(p1->stats().over_budget, 1u);
+	p2->Unmap(&s2.m);
+	p2->Trim(0);
+	ASSERT_TRUE(p1->Map(::Sg(kGuest, e3), Direction::kFromDevice, &s3.m).ok());
+	p1->Unmap(&s1.m);
+	p1->Unmap(&s3.m);
+	RbrMapperPool::Destroy(p1);
+	RbrMapperPool::Destroy(p2);
+	EXPECT_EQ(xi_budget_charged(budget), 0u);
+	xi_budget_put(budget);
+}
+
+// Persistent grants unused for the given time are unmapped by Trim().
+TEST_F(PoolTest, IdlePersistentGrantsAreReleased)
+{
+	RbrMapperPool *pool = Make(Sg(64, 8, 64));
+	pool->SetPersistent(true);
+	GuestBuf a(sim_, kGuest, 4, false), b(sim_, kGuest, 4, false);
+	auto ea = a.Elems(), eb = b.Elems();
+	Slot s(8);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, ea), Direction::kFromDevice, &s.m).ok());
+	pool->Unmap(&s.m);
+	sim_.Advance(30ull * 1000000000);
+	ASSERT_TRUE(pool->Map(::Sg(kGuest, eb), Direction::kFromDevice, &s.m).ok());
+	pool->Unmap(&s.m);
+	sim_.Advance(31ull * 1000000000);
+	EXPECT_EQ(pool->Trim(60ull * 1000000000), 29ull * 1000000000) << "b ages out in 29 s";
+	EXPECT_EQ(pool->persistent_count(), 4u) << "a's grants, idle 61 s, went; b's stay";
+	EXPECT_EQ(sim_.counters().mappings, 4);
+	sim_.Advance(30ull * 1000000000);
+	EXPECT_EQ(pool->Trim(60ull * 1000000000), 0u);
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	EXPECT_EQ(sim_.counters().pages, 0);
+	RbrMapperPool::Destroy(pool);
 }
 
 TEST_F(PoolTest, RejectsInconsistentConfig)

@@ -98,7 +98,7 @@ if [ ! -f "$BASE/.done" ]; then
 	copy_libs "$D" "$D"/usr/lib/xen-4.17/bin/* "$D"/usr/bin/xenstore "$D/usr/libexec/xen-qemu-system-i386"
 	mkdir -p "$D/usr/share/qemu" && cp -a /usr/share/qemu/keymaps "$D/usr/share/qemu/" 2>/dev/null || true
 	add_modules "$D" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback null_blk \
-		loop dm-mod dm-flakey xhci-pci usb-storage sd_mod uas ext4
+		loop dm-mod dm-flakey dm-delay xhci-pci usb-storage sd_mod uas ext4
 	install -m755 "$HERE/dom0/init" "$D/init"
 	mkdir -p "$D/guest"
 	cp "$STAGE/boot/vmlinuz-$KVER" "$D/guest/vmlinuz"

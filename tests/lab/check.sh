@@ -20,6 +20,7 @@ while IFS= read -r l; do
 	"@@LAB ok "*) result pass "${l#@@LAB ok }" ;;
 	"@@LAB not ok "*) result fail "${l#@@LAB not ok }" ;;
 	"@@LAB skip "*) n=${l#@@LAB skip }; result skip "${n%%: *}" "${n#*: }" ;;
+	"@@LAB metric "*) echo "metric: ${l#@@LAB metric }" ;;
 	esac
 done <"$OUT/results.txt"
 summary lab

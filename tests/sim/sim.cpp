@@ -227,7 +227,15 @@ void Sim::Defer(std::function<void()> fn)
 
 size_t Sim::pending() const
 {
-	return runq_.size() + deferred_.size() + timers_.size();
+	return runq_.size() + deferred_.size() + timers_soon();
+}
+
+size_t Sim::timers_soon() const
+{
+	size_t n = 0;
+	for (WorkImpl *w : timers_)
+		n += w->deadline < now_ns_ + 1000000000;
+	return n;
 }
 
 bool Sim::RunOne()
@@ -604,7 +612,7 @@ static_assert(sizeof(SimLock) <= sizeof(xi_spinlock));
 constexpr uint32_t kLockMagic = 0x10c4ed;
 static int g_irqs_off;
 
-void xi_spin_init(struct xi_spinlock *lock)
+void xi_spin_init(struct xi_spinlock *lock, const char *, struct xi_lock_class *)
 {
 	*reinterpret_cast<SimLock *>(lock) = {kLockMagic, 0};
 }
@@ -629,7 +637,7 @@ void xi_spin_unlock_irqrestore(struct xi_spinlock *lock, unsigned long flags)
 	g_irqs_off = (int)flags;
 }
 
-void xi_mutex_init(struct xi_mutex *m)
+void xi_mutex_init(struct xi_mutex *m, const char *, struct xi_lock_class *)
 {
 	*reinterpret_cast<SimLock *>(m) = {kLockMagic, 0};
 }
@@ -647,6 +655,18 @@ void xi_mutex_lock(struct xi_mutex *m)
 void xi_mutex_unlock(struct xi_mutex *m)
 {
 	reinterpret_cast<SimLock *>(m)->held = 0;
+}
+
+void xi_spin_assert_held(struct xi_spinlock *lock)
+{
+	if (!reinterpret_cast<SimLock *>(lock)->held)
+		Sim::Get().on_warning("a spinlock the caller must hold is not held");
+}
+
+void xi_mutex_assert_held(struct xi_mutex *m)
+{
+	if (!reinterpret_cast<SimLock *>(m)->held)
+		Sim::Get().on_warning("a mutex the caller must hold is not held");
 }
 
 void xi_waitq_init(struct xi_waitq *wq)
@@ -694,10 +714,13 @@ void xi_work_queue(struct xi_work *w)
 
 void xi_work_queue_after(struct xi_work *w, unsigned int usecs)
 {
-	if (w->impl.timed)
+	uint64_t deadline = Sim::Get().now_ns() + (uint64_t)usecs * 1000;
+	if (w->impl.timed) {
+		w->impl.deadline = std::min(w->impl.deadline, deadline); // the earliest wins
 		return;
+	}
 	w->impl.timed = true;
-	w->impl.deadline = Sim::Get().now_ns() + (uint64_t)usecs * 1000;
+	w->impl.deadline = deadline;
 	Sim::Get().timers().push_back(&w->impl);
 }
 
@@ -776,6 +799,57 @@ int xi_snprintf(char *buf, size_t size, const char *fmt, ...)
 	int n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+struct xi_budget {
+	xi_domid_t dom;
+	int refs;
+	uint64_t charged;
+};
+
+struct xi_budget *xi_budget_get(xi_domid_t dom)
+{
+	Sim &s = Sim::Get();
+	if (s.ShouldFail(sim::Fault::kAlloc))
+		return nullptr;
+	auto &b = s.budgets()[dom];
+	if (!b)
+		b = new xi_budget{dom, 0, 0};
+	b->refs++;
+	s.counters().allocs++;
+	return b;
+}
+
+void xi_budget_put(struct xi_budget *b)
+{
+	Sim &s = Sim::Get();
+	s.counters().allocs--;
+	if (--b->refs)
+		return;
+	if (b->charged)
+		s.on_warning("a budget freed with bytes still charged");
+	s.budgets().erase(b->dom);
+	delete b;
+}
+
+bool xi_budget_charge(struct xi_budget *b, uint64_t bytes, uint64_t cap)
+{
+	if (cap && b->charged + bytes > cap)
+		return false;
+	b->charged += bytes;
+	return true;
+}
+
+void xi_budget_uncharge(struct xi_budget *b, uint64_t bytes)
+{
+	if (bytes > b->charged)
+		Sim::Get().on_warning("a budget uncharged more than it was charged");
+	b->charged -= bytes;
+}
+
+uint64_t xi_budget_charged(struct xi_budget *b)
+{
+	return b->charged;
 }
 
 uint64_t xi_now_ns(void)

@@ -128,7 +128,10 @@ public:
 			RunOne();
 	}
 	void Defer(std::function<void()> fn); // e.g. an I/O completion
+	// Work, completions and timers due within a second: what is about to
+	// happen (a ring's trim 10 s after its last request is not).
 	size_t pending() const;
+	size_t timers_soon() const;
 
 	// Fault injection: the nth next operation of that kind fails (1 = next).
 	void FailNth(Fault f, long n) { fail_at_[(int)f] = n; }
@@ -157,12 +160,16 @@ public:
 	std::deque<WorkImpl *> &runq() { return runq_; }
 	std::deque<WorkImpl *> &timers() { return timers_; } // xi_work_queue_after
 	std::map<xi_domid_t, std::map<xi_gref_t, Grant>> &grants() { return grants_; }
+	std::map<xi_domid_t, xi_budget *> &budgets() { return budgets_; }
+	// Lets time pass (no timer fires).
+	void Advance(uint64_t ns) { now_ns_ += ns; }
 
 private:
 	std::map<xi_domid_t, std::unique_ptr<Domain>> domains_;
 	std::map<xi_domid_t, std::map<xi_gref_t, Grant>> grants_;
 	std::map<xi_domid_t, xi_gref_t> next_gref_;
 	std::map<unsigned, EvtchnImpl *> evtchns_;
+	std::map<xi_domid_t, xi_budget *> budgets_;
 	std::map<unsigned, long> notified_;
 	std::map<unsigned, bool> unbound_pending_;
 	std::map<unsigned, xi_domid_t> ports_;

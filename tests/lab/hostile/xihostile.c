@@ -487,6 +487,55 @@ static int vbd_case_close_busy(struct hdev *h)
 	return wait_backend_gone(h, "closed with 8 requests in flight");
 }
 
+/*
+ * The ring filled with reads of 11 segments (on a device that takes
+ * seconds to answer), then the frontend closes at once. The case returns
+ * without waiting: dom0 checks that it can attach other devices meanwhile
+ * and that everything drains after.
+ */
+static int vbd_case_close_slow(struct hdev *h)
+{
+	int g = grant(h, 0, false), s;
+
+	while (!RING_FULL(&h->ring)) {
+		struct blkif_request *r = vbd_rw(h, BLKIF_OP_READ, next_id(), 0);
+
+		for (s = 0; s < BLKIF_MAX_SEGMENTS_PER_REQUEST; s++)
+			vbd_seg(r, g, 0, 7);
+	}
+	vbd_push(h);
+	snprintf(result, sizeof(result), "%u reads of 44 KiB in flight, closing",
+		 RING_SIZE(&h->ring));
+	xenbus_switch_state(h->xb, XenbusStateClosing);
+	return 0;
+}
+
+/*
+ * The ring kept full of requests of an unknown operation for FLOOD_SECONDS,
+ * refilled as answers come: what a guest does to take dom0's CPU.
+ */
+#define FLOOD_SECONDS 30
+static int vbd_case_flood_invalid(struct hdev *h)
+{
+	unsigned long end = jiffies + FLOOD_SECONDS * HZ;
+	u64 answered = 0;
+
+	while (time_before(jiffies, end)) {
+		while (!RING_FULL(&h->ring))
+			vbd_rw(h, 200, next_id(), 0);
+		RING_PUSH_REQUESTS(&h->ring);
+		notify_remote_via_irq(h->irq);
+		wait_event_timeout(h->wq, HAS_RESPONSES(&h->ring), HZ / 10);
+		while (RING_HAS_UNCONSUMED_RESPONSES(&h->ring)) {
+			h->ring.rsp_cons++;
+			answered++;
+		}
+	}
+	snprintf(result, sizeof(result), "%llu unknown-operation requests answered in %d s",
+		 answered, FLOOD_SECONDS);
+	return vbd_read_ok(h, 0, 1);
+}
+
 /* ---- vusb --------------------------------------------------------------- */
 
 static u32 pipe(unsigned int port, unsigned int dev, unsigned int ep, unsigned int type, bool in)
@@ -796,6 +845,34 @@ static int vusb_case_close_busy(struct hdev *h)
 	return wait_backend_gone(h, "closed with bulk INs in flight");
 }
 
+/*
+ * Synchronous requests the backend performs itself (SET_INTERFACE,
+ * CLEAR_FEATURE(ENDPOINT_HALT)), and behind them a bulk IN that the stick
+ * never answers (no command was sent); then the frontend closes at once.
+ * The case returns without waiting, as close-slow.
+ */
+static int vusb_case_close_sync(struct hdev *h)
+{
+	int rc = vusb_wait_port(h), port = vusb_port(h), p;
+	struct xenusb_urb_request *r;
+
+	rc = rc ?: vusb_control_out(h, port, 0, 5, 9, "SET_ADDRESS 9");
+	rc = rc ?: vusb_control_out(h, port, 9, 9, 1, "SET_CONFIGURATION 1");
+	if (rc)
+		return rc;
+	r = urb_next(h, ++urb_id, pipe(port, 9, 0, XENUSB_PIPE_TYPE_CTRL, false));
+	setup(r, 0x01, 11, 0, 0, 0);	/* SET_INTERFACE(0, 0) */
+	r = urb_next(h, ++urb_id, pipe(port, 9, 0, XENUSB_PIPE_TYPE_CTRL, false));
+	setup(r, 0x02, 1, 0, 0x81, 0);	/* CLEAR_FEATURE(ENDPOINT_HALT), 1 IN */
+	r = urb_next(h, ++urb_id, pipe(port, 9, 1, XENUSB_PIPE_TYPE_BULK, true));
+	for (p = 0; p < 4; p++)
+		urb_seg(r, grant(h, p, false), 0, PAGE_SIZE);
+	urb_push(h);
+	snprintf(result, sizeof(result), "SET_INTERFACE, CLEAR_HALT and a bulk IN queued, closing");
+	xenbus_switch_state(h->xb, XenbusStateClosing);
+	return 0;
+}
+
 /* ---- connection --------------------------------------------------------- */
 
 static void hdev_teardown(struct hdev *h)
@@ -985,6 +1062,8 @@ static const struct hcase vbd_cases[] = {
 	{ "flood", vbd_case_flood },
 	{ "prod-ahead", vbd_case_prod_ahead },
 	{ "close-busy", vbd_case_close_busy },
+	{ "close-slow", vbd_case_close_slow },
+	{ "flood-invalid", vbd_case_flood_invalid },
 	{}
 };
 
@@ -995,6 +1074,7 @@ static const struct hcase vusb_cases[] = {
 	{ "flood", vusb_case_flood },
 	{ "prod-ahead", vusb_case_prod_ahead },
 	{ "close-busy", vusb_case_close_busy },
+	{ "close-sync", vusb_case_close_sync },
 	{}
 };
 

@@ -50,6 +50,120 @@ husb_attach() {
 }
 husb_detach() { timeout 60 xl usbctrl-detach $HOSTILE 0 && wait_for 30 sh -c "find_stick; [ -e /sys/bus/usb/drivers/usb-storage/$STICK_ID:1.0 ]"; }
 
+# A disk that answers every I/O after 20 s: dm-delay over a loop device.
+# Sets SLOW.
+slow_disk() {
+	local f=/tmp/slow.img
+	truncate -s 64M $f && SLOW_LOOP=$(losetup -f --show $f) || return 1
+	echo "0 131072 delay $SLOW_LOOP 0 20000" | dmsetup create slow --noudevsync &&
+		dmsetup mknodes slow || return 1
+	SLOW=/dev/mapper/slow
+	test -b $SLOW
+}
+# The reads in flight on a device-mapper device (its node is /dev/dm-N's).
+inflight() { # NAME
+	awk '{ print $1 }' "/sys/block/$(dmsetup info -C --noheadings -o blkdevname "$1" | tr -d ' ')/inflight"
+}
+
+# attach_timed NAME: xl block-attach of $LOOP to the first guest while a
+# hostile device drains, in under 15 s (xenwatch is not held by it).
+attach_timed() {
+	local t0 t1 dt
+	t0=$(up)
+	attach "phy:$LOOP,xvdf,w" || { fail "$1" "xl block-attach failed"; return 1; }
+	t1=$(up)
+	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+	if awk -v d="$dt" 'BEGIN { exit !(d < 15) }'; then ok "$1: attached in $dt s"; else fail "$1" "took $dt s"; fi
+}
+
+# (a) The hostile guest closes its vbd with a ring full of reads on the slow
+# disk: another guest's attach goes on meanwhile, then everything drains.
+hostile_close_slow() {
+	local b n
+	check "slow disk: null_blk answering each I/O after 20 s" slow_disk || return
+	check "hostile vbd close-slow: attach the slow disk" hattach "phy:$SLOW,xvde,w"
+	b=/local/domain/0/backend/vbd/$(hdomid)/$(vdev_num xvde)
+	hcheck vbd close-slow "a full ring of reads in flight, then the frontend closes"
+	attach_timed "hostile vbd close-slow: xl block-attach to the other guest while that I/O is pending"
+	n=$(inflight slow)
+	echo "  $n reads still in flight on $SLOW"
+	if [ "$n" -gt 0 ]; then ok "hostile vbd close-slow: the reads were still in flight then ($n)"
+	else fail "hostile vbd close-slow: the reads were still in flight then" "none left"; fi
+	if [ "$BACKEND" = blkback2 ]; then
+		check "hostile vbd close-slow: the backend stays Closing while it holds the guest's pages" xs_is "$b/state" 5
+	else
+		skip "hostile vbd close-slow: the backend stays Closing while it holds the guest's pages" "xen-blkback says Closed at once"
+	fi
+	drained() { [ "$(inflight slow)" = 0 ] && xs_is "$b/state" 6; }
+	check "hostile vbd close-slow: every read ends, the backend reaches Closed" wait_for 90 drained
+	check "hostile vbd close-slow: xl block-detach" hdetach xvde
+	check "hostile vbd close-slow: the other guest's new disk detaches" detach xvdf
+	dmsetup remove slow && losetup -d "$SLOW_LOOP"
+}
+
+# (b) The hostile guest closes its vusb with SET_INTERFACE and CLEAR_HALT
+# queued and an IN the stick never answers.
+hostile_close_sync() {
+	local b
+	check "hostile vusb close-sync: attach" husb_attach
+	b=/local/domain/0/backend/vusb/$(hdomid)/0
+	hcheck vusb close-sync "SET_INTERFACE, CLEAR_HALT and an IN the device never answers, then the frontend closes"
+	attach_timed "hostile vusb close-sync: xl block-attach to the other guest meanwhile"
+	check "hostile vusb close-sync: the backend reaches Closed" wait_for 60 xs_is "$b/state" 6
+	check "hostile vusb close-sync: detach" husb_detach
+	check "hostile vusb close-sync: the other guest's new disk detaches" detach xvdf
+}
+
+# One 30 s run: the first guest reads xvdb (4 KiB random, QD8), a CPU-bound
+# task runs in dom0 on CPU 0, and with FLOOD=1 the hostile guest keeps its
+# vbd's ring full of invalid requests. Prints "IOPS SHARE" (the task's
+# share of a CPU).
+flood_run() { # FLOOD
+	local hog fl=0 c0 c1 t0 t1 iops
+	taskset -c 0 sh -c 'while :; do :; done' &
+	hog=$!
+	[ "$1" = 1 ] && { hg 120 "echo flood-invalid >/sys/kernel/debug/xihostile/vbd" >/dev/null & fl=$!; }
+	c0=$(awk '{ print $14 + $15 }' /proc/$hog/stat)
+	t0=$(up)
+	g 120 "fio --name=v --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randread --bs=4k --iodepth=8 --runtime=30 --time_based --output-format=terse --terse-version=3 | cut -d';' -f8"
+	iops=$GOUT
+	c1=$(awk '{ print $14 + $15 }' /proc/$hog/stat)
+	t1=$(up)
+	kill $hog
+	[ "$fl" = 0 ] || wait $fl
+	awk -v i="$iops" -v c=$((c1 - c0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%d %.2f\n", i, c / 100 / (b - a) }'
+}
+
+# Both runs for the backend serving both guests' xvdb now; sets
+# FLOOD_<name>="iops_ratio share_ratio" and prints the figures.
+flood_pair() { # NAME
+	local q f
+	q=$(flood_run 0) f=$(flood_run 1)
+	echo "  $1: no flood: $q; flood: $f (IOPS, dom0 task's CPU share)"
+	read -r FR_IOPS FR_SHARE <<<"$(echo "$q $f" | awk '{ printf "%.2f %.2f", $3 / $1, $4 / $2 }')"
+	echo "  $1: under the flood, the victim's IOPS x$FR_IOPS, the dom0 task's CPU share x$FR_SHARE"
+	[ -n "$FR_IOPS" ] && [ "$FR_IOPS" != 0.00 ]
+}
+
+# The flood, against blkback2 and against xen-blkback in this boot.
+hostile_flood() {
+	local b2
+	check "flood, blkback2: the hostile guest's vbd" hattach "phy:$LOOP,xvdb,w"
+	check "flood, blkback2: 30 s with, 30 s without (the victim's 4 KiB QD8 reads, a dom0 task)" flood_pair blkback2
+	b2="$FR_IOPS $FR_SHARE"
+	hdetach xvdb
+	detach xvdb && wait_for 30 no_vbds && rmmod blkback2 && modprobe xen-blkback &&
+		attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null &&
+		check "flood, xen-blkback: the hostile guest's vbd" hattach "phy:$LOOP,xvdb,w"
+	check "flood, xen-blkback: the same runs" flood_pair xen-blkback
+	echo "@@LAB metric flood (victim IOPS, dom0 task CPU share; flood / none): blkback2 x${b2% *} x${b2#* }, xen-blkback x$FR_IOPS x$FR_SHARE"
+	hdetach xvdb
+	detach xvdb && wait_for 30 no_vbds && rmmod xen_blkback && insmod /lab/modules/blkback2.ko &&
+		attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
+	check "flood: blkback2's ratios are at least xen-blkback's, within 10 %" \
+		awk -v a="$b2" -v x="$FR_IOPS" -v y="$FR_SHARE" 'BEGIN { split(a, b, " "); exit !(b[1] >= 0.9 * x && b[2] >= 0.9 * y) }'
+}
+
 hostile_suite() {
 	check "hostile guest boots with xihostile.ko and no frontends" hstart
 	# The first guest writes and verifies its own disk the whole time.
@@ -70,6 +184,7 @@ hostile_suite() {
 	hvbd_disruptive prod-ahead "req_prod far ahead closes that device only" xvdc
 	hvbd_disruptive close-busy "the frontend closes with requests in flight" xvdd
 	check "hostile vbd: the backend removed every hostile device" wait_for 30 no_hostile_vbds
+	hostile_close_slow
 
 	check "hostile vusb: attach a controller and the stick" husb_attach
 	hcheck vusb valid "GET_DESCRIPTOR through usbback works (the harness is sound)"
@@ -87,11 +202,17 @@ hostile_suite() {
 	check "hostile vusb close-busy: attach" husb_attach
 	hcheck vusb close-busy "the frontend closes with bulk INs in flight"
 	check "hostile vusb close-busy: detach" husb_detach
+	hostile_close_sync
 
-	check "the hostile guest's module unloads" hg 60 "rmmod xihostile"
-	check "the hostile guest is destroyed" hstop
 	check "the first guest's fio verified its disk throughout" \
 		g 600 "touch /tmp/stop; while ! grep -q done /tmp/victim 2>/dev/null; do sleep 1; done; cat /tmp/victim; ! grep -q FAIL /tmp/victim && ! grep -q 'done 0' /tmp/victim"
 	echo "  victim: $GOUT"
+	if [ "$BACKEND" = blkback2 ]; then
+		hostile_flood
+	else
+		skip "flood: blkback2 and xen-blkback side by side" "runs in the blkback2 lab"
+	fi
+	check "the hostile guest's module unloads" hg 60 "rmmod xihostile"
+	check "the hostile guest is destroyed" hstop
 	detach xvdb
 }
