@@ -11,11 +11,13 @@
 #   make deps       install the Debian packages all of the above need
 #   make fuzz       the libFuzzer targets, FUZZ_SECONDS each (default 20)
 #   make bench      blkback2 vs xen-blkback vs qdisk, usbback vs qusb: ratios
+#   make reliability  memory per vbd and a flood, blkback2 vs xen-blkback
+#   make mutants    break the code on purpose, one way at a time: do the tests notice?
 
 KVER ?= $(shell uname -r)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) /usr/src/linux-headers-6.12.117+deb12-amd64)
 
-.PHONY: all modules install uninstall dkms deps check lab fuzz bench clean help
+.PHONY: all modules install uninstall dkms deps check lab fuzz bench reliability mutants clean help
 
 MODULES := xenidc xenbus_lite blkback2 usbback
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
@@ -56,9 +58,15 @@ fuzz: deps
 bench: deps
 	scripts/bench.sh
 
+reliability: deps
+	scripts/reliability.sh
+
+mutants: deps
+	tests/mutants/run.py
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf .build
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,15p' Makefile

@@ -179,8 +179,9 @@ private:
 	uint32_t entries_ = 0;	// most slots, one per ring entry
 	uint32_t max_segs_ = 0; // per request
 	RequestStore store_;
-	Mapping **finishing_ = nullptr; // scratch for batched unmaps
-	uint64_t trim_at_ = 0;		// xi_now_ns() of the next Trim, 0: none due
+	Mapping **finishing_ = nullptr;		  // scratch for batched unmaps
+	uint64_t trim_at_ = 0;			  // xi_now_ns() of the next Trim, 0: none due
+	ktl::Atomic<bool> wake_on_answer_{false}; // a trim waits for the ring to idle
 	// An indirect request's descriptor pages, while they are copied out.
 	SgElement indirect_sg_[blkif::kMaxIndirectPages];
 	MappedElem indirect_elems_[blkif::kMaxIndirectPages];

@@ -130,24 +130,29 @@ void Ring::Pass(BackendDevice *self)
 
 // A ring gives back what it no longer uses (indirect arrays, frames, then
 // each persistent grant once unused for persistent_grant_unused_seconds)
-// this long after it last took a request, if it is idle then; else it
-// looks again as long after. One timer per ring: none on a ring that holds
-// nothing.
+// this long after it last took a request, once idle. If it is busy then,
+// the answers that end the business wake its work (even those answered
+// from their completion), so the trim is not missed. One timer per ring,
+// none on a ring that holds nothing.
 constexpr uint64_t kTrimDelayNs = 10ull * 1000000000;
 
 void Ring::MaybeTrim()
 {
 	uint64_t now = xi_now_ns();
+	bool holds = pool_->live_frames() || store_.held();
 
 	if (stopping())
 		return;
-	if (consumed_ || (!trim_at_ && (pool_->live_frames() || store_.held()))) {
+	if (consumed_ && holds)
 		trim_at_ = now + kTrimDelayNs;
-	} else if (!trim_at_ || now < trim_at_) {
-		// nothing held, or not yet
-	} else if (in_flight() || polling_) {
+	if (in_flight() || polling_) {
+		if (trim_at_ && now >= trim_at_)
+			trim_at_ = 0;
+		if (!trim_at_ && holds)
+			wake_on_answer_.Store(true);
+	} else if (holds && !trim_at_) {
 		trim_at_ = now + kTrimDelayNs;
-	} else {
+	} else if (trim_at_ && now >= trim_at_) {
 		store_.Trim();
 		uint64_t idle = (uint64_t)ktl::ReadOnce(bb2_limits.persistent_idle_s) * 1000000000;
 		uint64_t next = pool_->Trim(idle);
@@ -600,8 +605,11 @@ void Ring::Finished(Request *q)
 		q->status = blkif::kRspOkay;
 		q->answered = true;
 		Answer(q, q->status);
-		// Coalescing: enough answers wait to look at the ring now.
-		Answered(q, after && waiting_answers_.FetchAdd(1) + 1 == after);
+		// Coalescing: enough answers wait to look at the ring now; or an
+		// idle trim waits for the ring to go idle.
+		bool wake = (after && waiting_answers_.FetchAdd(1) + 1 == after) ||
+			    (wake_on_answer_.Load() && wake_on_answer_.Exchange(false));
+		Answered(q, wake);
 		return;
 	}
 	Completed(q);

@@ -184,23 +184,132 @@ TEST_P(Blkback2BioError, AnyFailedBioFailsTheRequest)
 
 INSTANTIATE_TEST_SUITE_P(FirstMiddleLast, Blkback2BioError, ::testing::Values(0, 1, 2));
 
+namespace {
+xi_gref_t G(BlkFront<Abi::kX86_64> &f, bool ro = false)
+{
+	return f.Grant(f.Frame(), ro);
+}
+using F = BlkFront<Abi::kX86_64>;
+} // namespace
+
 TEST_F(Blkback2Test, ErrorsCompletingOutOfOrderStillFailTheRequest)
 {
 	auto &f = Front();
 	f.Attach();
 	disk_.max_vecs = 1;
+	disk_.hold = true;
 	std::vector<Seg> segs;
 	for (int i = 0; i < 4; i++)
 		segs.push_back({Page().second, 0, 7});
 	disk_.inject = [](const sim::Bio &, size_t i) { return i == 0 ? -5 : 0; };
 	f.Send(f.Rw(1, blkif::kOpWrite, 0, segs));
-	// Complete the later bios first: the failed first one comes last.
-	sim_.RunOne(); // the work submits 4 bios
-	ASSERT_EQ(sim_.pending(), 4u);
+	sim_.RunUntilIdle();
+	ASSERT_EQ(disk_.held.size(), 4u);
+	for (size_t i : {3, 1, 2, 0}) // the failing first bio completes last
+		disk_.Complete(i);
 	sim_.RunUntilIdle();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].status, blkif::kRspError);
+}
+
+// Several bios fail, with different errors, completing in either order:
+// the first error to complete is the request's, and no success after it
+// clears it. (A flush's EOPNOTSUPP is its own answer; EIO is an error.)
+TEST_F(Blkback2Test, TheFirstErrorSticksWhateverTheOrder)
+{
+	struct Order {
+		std::vector<size_t> completions;
+		int16_t status;
+	};
+	for (const Order &o :
+	     {Order{{0, 1, 2}, blkif::kRspError}, Order{{1, 0, 2}, blkif::kRspEopnotsupp},
+	      Order{{2, 1, 0}, blkif::kRspEopnotsupp}}) {
+		auto &f = Front();
+		f.Attach();
+		disk_.max_vecs = 1;
+		disk_.hold = true;
+		disk_.held.clear();
+		disk_.bios.clear();
+		disk_.inject = [](const sim::Bio &, size_t i) {
+			return i == 0 ? -5 : i == 1 ? -95 : 0;
+		};
+		f.Send(f.Rw(1, blkif::kOpFlushDiskcache, 0,
+			    {{Page().second, 0, 7}, {Page().second, 0, 7}, {Page().second, 0, 7}}));
+		sim_.RunUntilIdle();
+		ASSERT_EQ(disk_.held.size(), 3u);
+		for (size_t i : o.completions)
+			disk_.Complete(i);
+		sim_.RunUntilIdle();
+		auto r = f.Responses();
+		ASSERT_EQ(r.size(), 1u);
+		EXPECT_EQ(r[0].status, o.status)
+			<< "bio " << o.completions[0] << " completed first";
+		front_.reset();
+		disk_.hold = false;
+	}
+}
+
+// The guest hears a request is done only once its grants are unmapped.
+TEST_F(Blkback2Test, GrantsAreUnmappedBeforeTheAnswer)
+{
+	auto &f = Front();
+	f.Attach();
+	int answers = 0;
+	sim_.on_notify = [&](unsigned) {
+		answers++;
+		EXPECT_EQ(sim_.counters().mappings, 0) << "an answer while a grant is mapped";
+	};
+	disk_.max_vecs = 1;
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}, {G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpWrite, 0, {{G(f, true), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(answers, 2);
+	sim_.on_notify = nullptr;
+}
+
+// Each first-line check holds at its edge: the last valid value passes, the
+// first invalid one is refused, for its own reason, before anything is
+// mapped or submitted.
+TEST_F(Blkback2Test, ChecksHoldAtTheirEdges)
+{
+	auto &f = Front();
+	f.Attach();
+	uint32_t desc = f.Frame();
+	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+	for (int i = 0; i < 257; i++)
+		d[i] = {G(f), 0, 7, 0};
+	xi_gref_t dg = f.Grant(desc, true);
+	auto seg11 = std::vector<Seg>(11, Seg{G(f), 0, 7});
+	auto refused = [&](F &fe, const blkif::ProtoX86_64::WireRequest &w, const char *why) {
+		long maps = sim_.counters().map_ops;
+		size_t bios = disk_.bios.size();
+		EXPECT_EQ(fe.Do(w), blkif::kRspError) << why;
+		EXPECT_TRUE(sim_.LogContains(std::string("refused: ") + why)) << why;
+		EXPECT_EQ(sim_.counters().map_ops, maps) << why;
+		EXPECT_EQ(disk_.bios.size(), bios) << why;
+	};
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	refused(f, f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 8}}),
+		"a segment's sectors are out of its page");
+	refused(f, f.Rw(3, blkif::kOpRead, 0, {{G(f), 5, 4}}),
+		"a segment's sectors are out of its page");
+	EXPECT_EQ(f.Do(f.Rw(4, blkif::kOpRead, 0, seg11)), blkif::kRspOkay);
+	auto w12 = f.Rw(5, blkif::kOpRead, 0, seg11);
+	w12.b[1] = 12;
+	refused(f, w12, "bad segment count");
+	EXPECT_EQ(f.Do(f.Indirect(6, blkif::kOpRead, 0, 256, {dg})), blkif::kRspOkay);
+	refused(f, f.Indirect(7, blkif::kOpRead, 0, 257, {dg}), "bad indirect segment count");
+	EXPECT_EQ(f.Do(f.Rw(8, blkif::kOpRead, kDiskSectors - 8, {{G(f), 0, 7}})), blkif::kRspOkay);
+	refused(f, f.Rw(9, blkif::kOpRead, kDiskSectors - 7, {{G(f), 0, 7}}),
+		"beyond the end of the device");
+	front_.reset();
+	disk_.info.logical_block_size = 4096;
+	auto &g = Front();
+	g.Attach();
+	EXPECT_EQ(g.Do(g.Rw(10, blkif::kOpRead, 0, {{G(g), 0, 7}})), blkif::kRspOkay);
+	// two half pages: 8 sectors in all, aligned, but each segment is not
+	refused(g, g.Rw(11, blkif::kOpRead, 0, {{G(g), 0, 3}, {G(g), 4, 7}}),
+		"a segment's sectors are out of its page, or misaligned");
 }
 
 // One invalid request and its expected status.
@@ -223,14 +332,6 @@ TEST_P(Blkback2Invalid, GetsAnErrorAndNoBio)
 	auto g = f.Grant(f.Frame(), false);
 	EXPECT_EQ(f.Do(f.Rw(9, blkif::kOpRead, 0, {{g, 0, 7}})), blkif::kRspOkay);
 }
-
-namespace {
-xi_gref_t G(BlkFront<Abi::kX86_64> &f, bool ro = false)
-{
-	return f.Grant(f.Frame(), ro);
-}
-using F = BlkFront<Abi::kX86_64>;
-} // namespace
 
 INSTANTIATE_TEST_SUITE_P(
 	Rules, Blkback2Invalid,

@@ -135,10 +135,20 @@ TEST_F(RingTest, RequestIsCopiedOnceRewritesAfterPopAreNotSeen)
 	EXPECT_EQ(req.seg[2].gref, 102u);
 }
 
+// Leaves a stack the next call reuses full of 0xAA: what an uncleared
+// response would carry to the guest (XSA-216).
+__attribute__((noinline)) static void DirtyStack()
+{
+	volatile uint8_t junk[1024];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = 0xAA;
+}
+
 TEST_F(RingTest, ResponsePaddingIsZeroed)
 {
 	RingPair<blkif::ProtoX86_64> r(sim_, kGuest, 1);
 	memset(r.front.slot(0), 0xAA, sizeof(*r.front.slot(0)));
+	DirtyStack();
 	r.back.PutResponse({0x1122334455667788ull, blkif::kOpWrite, blkif::kRspError});
 	const uint8_t *b = reinterpret_cast<const uint8_t *>(r.front.slot(0));
 	uint64_t id;

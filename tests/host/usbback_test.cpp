@@ -1191,3 +1191,21 @@ TEST_F(UsbbackTest, UnlinksOfNothingAndRefusalsMakeTheRingWait)
 	EXPECT_EQ(f.urb().Take().size(), 1u);
 	EXPECT_GE(sim_.now_ns() - t0, 9 * 1000000u);
 }
+
+// A disconnect while the work is inside a submit: the URB it submits is
+// ended, not left running for a controller that is going away.
+TEST_F(UsbbackTest, AUrbSubmittedDuringADisconnectIsEnded)
+{
+	auto &f = Ready();
+	Stick().hold = true; // it ends only if usbback ends it
+	Stick().on_submit = [&] {
+		f.FrontendState(5);
+		f.FrontendState(6);
+	};
+	f.Send(BulkIn(f, 512, 120));
+	sim_.RunUntilIdle();
+	ASSERT_EQ(Stick().urbs.size(), 1u);
+	EXPECT_EQ(Stick().unlinks, 1);
+	EXPECT_EQ(f.dev().state, 6);
+	EXPECT_EQ(sim_.counters().rings, 0);
+}

@@ -524,12 +524,15 @@ int xi_scenario_pool(void)
 	if (page) {
 		Rbr e[1] = {{GrantRef(fake_grant(page, false)), 0, 4096}};
 		SgRbr sg{DomId(FAKE_DOM), ktl::Span<const Rbr>(e)};
-		Slot a, b;
-		if (!pool->Map(sg, Direction::kFromDevice, &a.m).ok() ||
-		    !pool->MapStaged(sg, Direction::kToDevice, &b.m).ok())
+		Slot m;
+		// Map() allocates the first frames: -EAGAIN if that failed
+		Status s = pool->Map(sg, Direction::kFromDevice, &m.m);
+		if (!s.ok())
+			rc = s.code() == -err::kAgain ? -err::kNoMem : -52;
+		pool->Unmap(&m.m);
+		if (!rc && !pool->MapStaged(sg, Direction::kToDevice, &m.m).ok())
 			rc = -52;
-		pool->Unmap(&a.m);
-		pool->Unmap(&b.m);
+		pool->Unmap(&m.m);
 		fake_page_free(page);
 	}
 	RbrMapperPool::Destroy(pool);

@@ -30,6 +30,16 @@ FakeDisk *FakeDisk::Find(uint32_t major, uint32_t minor)
 	return nullptr;
 }
 
+void FakeDisk::Complete(size_t index)
+{
+	auto fn = std::move(held.at(index));
+	held[index] = nullptr;
+	if (!fn)
+		Sim::Get().on_warning("a held bio completed twice");
+	else
+		fn();
+}
+
 void FakeDisk::Resize(uint64_t new_sectors)
 {
 	sectors = new_sectors;
@@ -122,7 +132,9 @@ void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint6
 		}
 		bb2_io_done(cookie, err);
 	};
-	if (d->complete_inline)
+	if (d->hold)
+		d->held.push_back(complete);
+	else if (d->complete_inline)
 		complete();
 	else
 		sim::Sim::Get().Defer(complete);

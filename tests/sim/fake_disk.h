@@ -32,6 +32,11 @@ public:
 	std::vector<uint8_t> data;
 	unsigned max_vecs = 256;
 	bool complete_inline = false;
+	// hold: bios wait in held (by index) until the test completes each, in
+	// whatever order it chooses.
+	bool hold = false;
+	std::vector<std::function<void()>> held;
+	void Complete(size_t index);
 	// Decides each bio's result (index counts bios from 0); 0 = success.
 	std::function<int(const Bio &, size_t index)> inject;
 	std::vector<Bio> bios;

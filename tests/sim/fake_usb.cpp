@@ -157,6 +157,8 @@ void ub_busid_unlock(void)
 int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
 {
 	FakeUsbDevice *dev = D(d);
+	if (dev->on_submit)
+		std::exchange(dev->on_submit, nullptr)();
 	if (dev->submit_error)
 		return dev->submit_error;
 	if (x->nsg && !dev->sg)

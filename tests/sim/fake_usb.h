@@ -38,8 +38,9 @@ public:
 	std::function<int(const FakeUrb &)> status;
 	std::vector<uint8_t> in_data; // what bulk/int IN transfers return
 	// Runs inside the synchronous requests (SET_INTERFACE, CLEAR_HALT),
-	// where the kernel's would sleep: what another thread does meanwhile.
-	std::function<void()> on_control;
+	// where the kernel's would sleep, and once inside the next submit:
+	// what another thread does meanwhile.
+	std::function<void()> on_control, on_submit;
 	// The bytes an iso IN packet gets (default: all it asked for).
 	std::function<uint32_t(uint32_t packet, uint32_t length)> iso_actual;
 	std::vector<FakeUrb *> urbs; // every URB, in submit order

@@ -872,4 +872,6 @@ extern "C" void xi_evtchn_notify(struct xi_evtchn *ch)
 	Sim &s = Sim::Get();
 	s.counters().notifies++;
 	s.RecordNotify(ch->impl.port);
+	if (s.on_notify)
+		s.on_notify(ch->impl.port);
 }

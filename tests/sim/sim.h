@@ -147,6 +147,8 @@ public:
 	void set_debug(bool on) { debug_ = on; }
 	// Assertion hook (gtest installs ADD_FAILURE; default aborts).
 	std::function<void(const std::string &)> on_warning;
+	// Runs at each backend -> frontend event, as the frontend would see it.
+	std::function<void(unsigned port)> on_notify;
 	// Runs once, inside the next xi_work_create(): for tests of what
 	// another thread may do while a device starts.
 	std::function<void()> on_work_create;

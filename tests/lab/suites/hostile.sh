@@ -140,6 +140,7 @@ flood_pair() { # NAME
 	local q f
 	q=$(flood_run 0) f=$(flood_run 1)
 	echo "  $1: no flood: $q; flood: $f (IOPS, dom0 task's CPU share)"
+	echo "@@LAB metric flood $1 $q $f"
 	read -r FR_IOPS FR_SHARE <<<"$(echo "$q $f" | awk '{ printf "%.2f %.2f", $3 / $1, $4 / $2 }')"
 	echo "  $1: under the flood, the victim's IOPS x$FR_IOPS, the dom0 task's CPU share x$FR_SHARE"
 	[ -n "$FR_IOPS" ] && [ "$FR_IOPS" != 0.00 ]
@@ -156,7 +157,7 @@ hostile_flood() {
 		attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null &&
 		check "flood, xen-blkback: the hostile guest's vbd" hattach "phy:$LOOP,xvdb,w"
 	check "flood, xen-blkback: the same runs" flood_pair xen-blkback
-	echo "@@LAB metric flood (victim IOPS, dom0 task CPU share; flood / none): blkback2 x${b2% *} x${b2#* }, xen-blkback x$FR_IOPS x$FR_SHARE"
+	echo "  under the flood / without (victim IOPS, dom0 task CPU share): blkback2 x${b2% *} x${b2#* }, xen-blkback x$FR_IOPS x$FR_SHARE"
 	hdetach xvdb
 	detach xvdb && wait_for 30 no_vbds && rmmod xen_blkback && insmod /lab/modules/blkback2.ko &&
 		attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
