@@ -8,11 +8,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ALL="build host kunit"
-[ -x "$XENIDC_ROOT/tests/fuzz/run.sh" ] && ALL="$ALL fuzz"
-[ -x "$XENIDC_ROOT/tests/dkms/run.sh" ] && ALL="$ALL dkms"
-[ -x "$XENIDC_ROOT/tests/lab/check.sh" ] && ALL="$ALL lab"
-LAYERS=${LAYERS:-$ALL}
+# Every layer, always: a runner that is missing fails, it does not vanish.
+LAYERS=${LAYERS:-build host kunit fuzz dkms lab}
 
 declare -A RUNNER=(
 	[build]=scripts/build-layer.sh
@@ -30,12 +27,25 @@ for layer in $LAYERS; do
 	out=$XENIDC_BUILD/check/$layer.log
 	t=$(date +%s)
 	log "layer $layer ..."
-	"$XENIDC_ROOT/${RUNNER[$layer]}" 2>&1 | tee "$out" | grep -E '^not ok|^LAYER|^metric: ' || true
+	runner=$XENIDC_ROOT/${RUNNER[$layer]:-no-such-layer}
+	if [ ! -x "$runner" ]; then
+		echo "not ok - layer $layer: no runner ($runner)"
+		F=$((F + 1))
+		continue
+	fi
+	"$runner" 2>&1 | tee "$out" | grep -E '^not ok|^LAYER|^metric: '
+	rc=${PIPESTATUS[0]}
 	line=$(grep -E '^LAYER ' "$out" | tail -1)
 	if [[ $line =~ :\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
 		P=$((P + BASH_REMATCH[1])) F=$((F + BASH_REMATCH[2])) S=$((S + BASH_REMATCH[3]))
+		# a runner that reports no failure but exits non-zero (a sanitizer
+		# at exit, a crash after the counts) failed too
+		if [ "$rc" != 0 ] && [ "${BASH_REMATCH[2]}" = 0 ]; then
+			echo "not ok - layer $layer exited $rc after reporting no failure (see $out)"
+			F=$((F + 1))
+		fi
 	else
-		echo "not ok - layer $layer did not report (see $out)"
+		echo "not ok - layer $layer did not report, exit $rc (see $out)"
 		F=$((F + 1))
 	fi
 	log "layer $layer done in $(($(date +%s) - t)) s"

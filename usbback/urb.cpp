@@ -78,14 +78,13 @@ bool Vusb::Handle(const usbif::UrbRequest &req)
 	r->batch_next = nullptr;
 	r->done.Store(false);
 	bool answered = false, stalled = false;
-	int32_t st = Validate(req, r);
-	if (st == usbif::kStatusOk)
-		st = Route(req, r, &answered);
+	const char *why = Validate(req, r);
+	int32_t st = why ? usbif::kStatusInval : Route(req, r, &answered, &why);
 	if (st != usbif::kStatusOk) {
 		// Malformed, or for no device on the port: the guest's doing.
 		Rejected();
-		xi_log_ratelimited(XI_LOG_WARN, "%s: urb %u pipe %#x refused (%d)", dev_.nodename(),
-				   req.id, req.pipe, st);
+		xi_log_ratelimited(XI_LOG_WARN, "%s: urb %u pipe %#x refused: %s", dev_.nodename(),
+				   req.id, req.pipe, why);
 	} else if (!answered) {
 		st = MapAndSubmit(req, r, &answered, &stalled);
 	}
@@ -125,16 +124,18 @@ void Vusb::AnswerNow(Request *r, int32_t st)
 	Answer(id, st);
 }
 
-// Checks every field of the private copy; fills r's geometry.
-int32_t Vusb::Validate(const usbif::UrbRequest &req, Request *r)
+// Checks every field of the private copy; fills r's geometry. nullptr, or
+// why the request is malformed.
+const char *Vusb::Validate(const usbif::UrbRequest &req, Request *r)
 {
 	uint32_t pipe = req.pipe;
 	unsigned port = usbif::PipePort(pipe);
 
-	if (port == 0 || port > num_ports_ ||
-	    (pipe & (usbif::kPipeReservedLow | usbif::kPipeReservedMid)) ||
+	if (port == 0 || port > num_ports_)
+		return "no such port";
+	if ((pipe & (usbif::kPipeReservedLow | usbif::kPipeReservedMid)) ||
 	    (req.transfer_flags & ~usbif::kShortNotOk))
-		return usbif::kStatusInval;
+		return "reserved pipe bits or transfer flags";
 	r->port = (uint8_t)port;
 	r->type = ub_type(usbif::PipeKind(pipe));
 	r->in = usbif::PipeIn(pipe);
@@ -146,19 +147,19 @@ int32_t Vusb::Validate(const usbif::UrbRequest &req, Request *r)
 	r->niso_segs = r->type == UB_ISOC ? req.u.isoc.nr_frame_desc_segs : 0;
 	r->npackets = 0;
 	if (r->nbuf + r->niso_segs > usbif::kMaxSegments)
-		return usbif::kStatusInval;
+		return "too many segments";
 	uint32_t total = 0, desc_bytes = 0;
 	for (uint32_t i = 0; i < r->nbuf + r->niso_segs; i++) {
 		const usbif::Segment &s = req.seg[i];
 		r->seg[i] = {GrantRef(s.gref), s.offset, s.length};
 		if (!r->seg[i].Valid())
-			return usbif::kStatusInval;
+			return "a segment is empty or leaves its page";
 		(i < r->nbuf ? total : desc_bytes) += s.length;
 	}
 	// buffer_length is 16 bits: 64 KiB arrives as 0 with 16 full pages.
 	uint32_t want = req.buffer_length ? req.buffer_length : r->nbuf ? kMaxTransfer : 0;
 	if (total != want)
-		return usbif::kStatusInval;
+		return "the segments' lengths and buffer_length disagree";
 	r->length = total;
 
 	switch (r->type) {
@@ -167,27 +168,27 @@ int32_t Vusb::Validate(const usbif::UrbRequest &req, Request *r)
 		// one; the host's USB core WARNs on a pipe that disagrees.
 		bool in = (req.u.ctrl[0] & kDirIn) && total;
 		if (Le16(req.u.ctrl + 6) != total || in != r->in)
-			return usbif::kStatusInval;
+			return "the setup packet disagrees with the buffer or the pipe";
 		break;
 	}
 	case UB_ISOC:
 		r->npackets = req.u.isoc.number_of_packets;
 		if (!r->npackets || r->npackets > kMaxIsoPackets || !total ||
 		    desc_bytes < r->npackets * sizeof(ub_iso_packet))
-			return usbif::kStatusInval;
+			return "bad isochronous packet count";
 		if (CopyIso(r, false))
-			return usbif::kStatusInval;
+			return "its isochronous descriptors cannot be read";
 		for (uint32_t i = 0; i < r->npackets; i++) {
 			const ub_iso_packet &p = r->iso[i];
 			if (p.offset > total || p.length > total - p.offset)
-				return usbif::kStatusInval;
+				return "an isochronous packet leaves the buffer";
 		}
 		break;
 	case UB_INT:
 	case UB_BULK:
 		break;
 	}
-	return usbif::kStatusOk;
+	return nullptr;
 }
 
 // The iso packet descriptors: the guest's array, granted after the buffer.
@@ -201,14 +202,16 @@ int32_t Vusb::CopyIso(Request *r, bool to_guest)
 // Finds the host device: by port before the guest addressed it (devnum 0),
 // by the address the guest gave it after. SET_ADDRESS is answered here: the
 // host device keeps the address its own hub gave it.
-int32_t Vusb::Route(const usbif::UrbRequest &req, Request *r, bool *answered)
+int32_t Vusb::Route(const usbif::UrbRequest &req, Request *r, bool *answered, const char **why)
 {
 	MutexGuard g(lock_);
 	unsigned devnum = usbif::PipeDev(req.pipe);
 	ub_dev *dev = devnum == 0 || addr_[devnum] == r->port ? ports_[r->port].dev : nullptr;
 
+	*why = "no device at that port and address";
 	if (!dev)
 		return usbif::kStatusNoDev;
+	*why = "a SET_ADDRESS out of range";
 	if (r->type == UB_CTRL) {
 		const uint8_t *s = req.u.ctrl;
 		if (s[0] == 0 && s[1] == kSetAddress) {
@@ -223,6 +226,7 @@ int32_t Vusb::Route(const usbif::UrbRequest &req, Request *r, bool *answered)
 			return usbif::kStatusOk;
 		}
 		// Before SET_ADDRESS a guest only asks for the device descriptor.
+		*why = "only GET_DESCRIPTOR goes to address 0";
 		if (devnum == 0 && !(s[0] == kDirIn && s[1] == kGetDescriptor))
 			return usbif::kStatusInval;
 	}

@@ -117,8 +117,8 @@ private:
 	static void Pass(BackendDevice *self);
 	static void Stopped(BackendDevice *self);
 	bool Handle(const usbif::UrbRequest &req);
-	int32_t Validate(const usbif::UrbRequest &req, Request *r);
-	int32_t Route(const usbif::UrbRequest &req, Request *r, bool *answered);
+	const char *Validate(const usbif::UrbRequest &req, Request *r);
+	int32_t Route(const usbif::UrbRequest &req, Request *r, bool *answered, const char **why);
 	int32_t SpecialControl(const uint8_t setup[8], ub_dev *dev, bool *handled);
 	int32_t MapAndSubmit(const usbif::UrbRequest &req, Request *r, bool *answered,
 			     bool *stalled);

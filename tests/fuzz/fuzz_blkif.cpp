@@ -4,8 +4,10 @@
 // requests, under any input: a vbd is connected through xenbus_lite, then
 // the input writes raw request images into the ring, picks bio failures and
 // completion order, and may pull the frontend away mid-I/O. Every request
-// must be answered at most once, with a known status, and nothing may leak.
-#include <set>
+// must be answered exactly once, naming its operation, with a known status
+// and zeroed padding, and once the frontend leaves nothing may stay mapped
+// or leak.
+#include <map>
 
 #include <xenidc/abi/blkif.h>
 #include <xenidc/xenbus_lite_glue.h>
@@ -45,8 +47,10 @@ void Run(fuzz::Input &in, sim::Sim &s, sim::Xenstore &xs, sim::XbDev &dev, void 
 	xs.Write(dev.Front("feature-persistent"), in.U8() & 1 ? "1" : "0");
 	xbl_frontend_changed(device, 3);
 
-	std::set<uint64_t> ids;
-	size_t sent = 0, answered = 0;
+	// Each request gets its own id; the response it must get carries the
+	// op the backend acts on (an indirect request's inner op).
+	std::map<uint64_t, uint8_t> op_of;
+	std::map<uint64_t, int> answers;
 	while (!in.empty() && !f.Full()) {
 		typename P::WireRequest w;
 		in.Bytes(&w, sizeof(w));
@@ -62,9 +66,12 @@ void Run(fuzz::Input &in, sim::Sim &s, sim::Xenstore &xs, sim::XbDev &dev, void 
 				blkif::Store<uint32_t>(sp, g.Pick(blkif::Load<uint32_t>(sp)));
 			}
 		}
-		ids.insert(blkif::Load<uint64_t>(w.b + L::kId));
+		uint64_t id = 0x1000 + op_of.size();
+		blkif::Store<uint64_t>(w.b + L::kId, id);
+		bool inner = w.b[0] == blkif::kOpIndirect &&
+			     (w.b[1] == blkif::kOpRead || w.b[1] == blkif::kOpWrite);
+		op_of[id] = inner ? w.b[1] : w.b[0];
 		f.Put(w);
-		sent++;
 		uint8_t ctl = in.U8();
 		if (ctl & 1)
 			f.Push();
@@ -76,15 +83,21 @@ void Run(fuzz::Input &in, sim::Sim &s, sim::Xenstore &xs, sim::XbDev &dev, void 
 	f.Push();
 	s.RunUntilIdle(1 << 20);
 	for (auto &r : f.Take()) {
-		if (!ids.count(blkif::Load<uint64_t>(r.b + L::kRspId)))
-			abort(); // an answer to a request that was never sent
+		uint64_t id = blkif::Load<uint64_t>(r.b + L::kRspId);
+		if (!op_of.count(id) || answers[id]++)
+			abort(); // an answer to a request never sent, or a second one
+		if (r.b[L::kRspOperation] != op_of[id])
+			abort(); // the answer names another operation
 		int16_t st = blkif::Load<int16_t>(r.b + L::kRspStatus);
 		if (st != blkif::kRspOkay && st != blkif::kRspError && st != blkif::kRspEopnotsupp)
 			abort();
-		answered++;
+		for (size_t i = 0; i < sizeof(r.b); i++)
+			if (r.b[i] && (i < L::kRspId || i >= L::kRspId + 8) &&
+			    i != L::kRspOperation && i != L::kRspStatus && i != L::kRspStatus + 1)
+				abort(); // padding carries something (XSA-216)
 	}
-	if (answered > sent)
-		abort();
+	if (answers.size() != op_of.size())
+		abort(); // a request taken and never answered
 	xbl_frontend_changed(device, in.U8() & 1 ? 6 : 0);
 }
 

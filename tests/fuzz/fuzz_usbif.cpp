@@ -6,7 +6,7 @@
 // completion statuses, unplugs, and may pull the frontend away. Every
 // request is answered at most once, with one of the seven statuses, and
 // nothing leaks: no grant, URB or device reference.
-#include <set>
+#include <map>
 
 #include <xenidc/abi/usbif.h>
 #include <xenidc/xenbus_lite_glue.h>
@@ -61,8 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xs.Write(dev.Front("event-channel"), std::to_string(urb.port()));
 	xbl_frontend_changed(device, 4);
 
-	std::set<uint16_t> ids;
-	size_t sent = 0, answered = 0;
+	// Each request its own id (an unlink names one of them, or none).
+	uint16_t next_id = 0x100;
+	std::map<uint16_t, int> answers;
 	while (!in.empty()) {
 		uint8_t op = in.U8();
 		if ((op & 7) == 7 && plugged) {
@@ -84,9 +85,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op & 0x10) // a well-formed pipe for port 1 more often
 			r.pipe = (r.pipe & ~(kPipePortMask | kPipeReservedLow | kPipeReservedMid)) |
 				 1;
-		ids.insert(r.id);
+		r.id = next_id++;
+		if (PipeUnlink(r.pipe))
+			r.u.unlink.unlink_id = (uint16_t)(0x100 + r.u.unlink.unlink_id % (r.id - 0xff));
+		answers[r.id] = 0;
 		urb.Put(r);
-		sent++;
 		if (op & 0x20)
 			urb.Push();
 		if (op & 0x40)
@@ -95,8 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	urb.Push();
 	s.RunUntilIdle(1 << 20);
 	for (auto &r : urb.Take()) {
-		if (!ids.count(r.id))
-			abort();
+		if (!answers.count(r.id) || answers[r.id]++)
+			abort(); // an answer to a request never sent, or a second one
 		switch (r.status) {
 		case kStatusOk:
 		case kStatusNoDev:
@@ -109,13 +112,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			abort();
 		}
-		answered++;
 	}
 	for (auto &e : conn.Take())
 		if (e.portnum < 1 || e.portnum > ports || e.speed > kSpeedHigh)
 			abort(); // xen-hcd treats these as fatal protocol errors
-	if (answered > sent)
-		abort();
+	for (auto &a : answers)
+		if (a.second != 1)
+			abort(); // a request taken and never answered
 	xbl_frontend_changed(device, in.U8() & 1 ? 6 : 0);
 	fuzz::RemoveAndDrain(s, dev, device, removed, pending);
 	if (plugged)

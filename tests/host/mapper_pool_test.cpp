@@ -336,6 +336,17 @@ TEST_F(PoolTest, UngrantedOrForeignGrantFails)
 	RbrMapperPool::Destroy(pool);
 }
 
+// An element must lie within its page: the last byte of the page may be
+// named, the one after it may not.
+TEST_F(PoolTest, AnElementEndsAtItsPagesEnd)
+{
+	EXPECT_TRUE((Rbr{GrantRef(1), 4095, 1}).Valid());
+	EXPECT_FALSE((Rbr{GrantRef(1), 4095, 2}).Valid());
+	EXPECT_TRUE((Rbr{GrantRef(1), 0, 4096}).Valid());
+	EXPECT_FALSE((Rbr{GrantRef(1), 1, 4096}).Valid());
+	EXPECT_FALSE((Rbr{GrantRef(1), 0, 0}).Valid());
+}
+
 TEST_F(PoolTest, MalformedElementsAreRejectedBeforeAnyMap)
 {
 	RbrMapperPool *pool = Make(Sg(8, 4));

@@ -4,6 +4,7 @@
 // USB device, driven by a frontend that speaks usbif like xen-hcd (and, where
 // the test says so, like a hostile one).
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include <xenidc/abi/usbif.h>
@@ -549,10 +550,12 @@ INSTANTIATE_TEST_SUITE_P(
 			  StatusCase{-121, kStatusIoError}, StatusCase{-110, kStatusIoError},
 			  StatusCase{-108, kStatusNoDev}, StatusCase{-19, kStatusNoDev}));
 
-// A request that must be refused without touching the device.
+// A request that must be refused without touching the device, for the
+// reason given (the first check it fails, not a later one).
 struct Bad {
 	const char *name;
 	std::function<UrbRequest(HcdFront &)> make;
+	const char *why;
 };
 
 class UsbbackInvalid : public UsbbackTest, public ::testing::WithParamInterface<Bad> {};
@@ -560,8 +563,14 @@ class UsbbackInvalid : public UsbbackTest, public ::testing::WithParamInterface<
 TEST_P(UsbbackInvalid, IsAnsweredInvalAndNeverSubmitted)
 {
 	auto &f = Ready();
+	size_t lines = sim_.log().size();
 	auto r = f.Do(GetParam().make(f));
 	EXPECT_EQ(r.status, kStatusInval) << GetParam().name;
+	bool said = !GetParam().why; // (nullptr: refused when its grant fails)
+	for (size_t i = lines; i < sim_.log().size() && !said; i++)
+		said = sim_.log()[i].find(std::string("refused: ") + GetParam().why) !=
+		       std::string::npos;
+	EXPECT_TRUE(said) << GetParam().name << ": not refused for " << GetParam().why;
 	EXPECT_EQ(Stick().urbs.size(), 0u);
 	EXPECT_EQ(sim_.counters().mappings, 0);
 	// and the controller still works
@@ -584,56 +593,63 @@ INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
 						       auto r = BulkIn(f, 64);
 						       r.pipe &= ~kPipePortMask;
 						       return r;
-					       }},
+					       }, "no such port"},
 					   Bad{"port past num-ports",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe = (r.pipe & ~kPipePortMask) | 5;
 						       return r;
-					       }},
+					       }, "no such port"},
 					   Bad{"reserved pipe bit 6",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe |= 0x40;
 						       return r;
-					       }},
+					       }, "reserved pipe bits or transfer flags"},
 					   Bad{"reserved pipe bits 19-29",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe |= 1u << 22;
 						       return r;
-					       }},
+					       }, "reserved pipe bits or transfer flags"},
 					   Bad{"an undefined transfer flag",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.transfer_flags = 0x100;
 						       return r;
-					       }},
+					       }, "reserved pipe bits or transfer flags"},
 					   Bad{"17 segments",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.nr_buffer_segs = 17;
 						       return r;
-					       }},
+					       }, "too many segments"},
 					   Bad{"segment past its page",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.seg[0].offset = 4090;
 						       return r;
-					       }},
+					       }, "a segment is empty or leaves its page"},
 					   Bad{"empty segment",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.seg[0].length = 0;
 						       r.buffer_length = 0;
 						       return r;
-					       }},
+					       }, "a segment is empty or leaves its page"},
 					   Bad{"segments shorter than the buffer",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.buffer_length = 100;
 						       return r;
-					       }},
+					       }, "the segments' lengths and buffer_length disagree"},
+					   Bad{"segments longer than the buffer",
+					       [](HcdFront &f) {
+						       auto r = BulkIn(f, 64);
+						       r.buffer_length = 32;
+						       return r;
+					       },
+					       "the segments' lengths and buffer_length disagree"},
 					   Bad{"ungranted OUT buffer",
 					       [](HcdFront &f) {
 						       static HcdFront::Buf b;
@@ -643,34 +659,34 @@ INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
 								      &b, 64);
 						       r.seg[0].gref = 99999;
 						       return r;
-					       }},
+					       }, nullptr},
 					   Bad{"control wLength != buffer",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
 						       HcdFront::Setup(r, 0x80, 6, 0x100, 0, 32);
 						       return r;
-					       }},
+					       }, "the setup packet disagrees with the buffer or the pipe"},
 					   Bad{"control direction != pipe",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
 						       HcdFront::Setup(r, 0x00, 6, 0x100, 0, 64);
 						       return r;
-					       }},
+					       }, "the setup packet disagrees with the buffer or the pipe"},
 					   Bad{"zero-length control on an IN pipe",
 					       [](HcdFront &f) {
 						       auto r = f.Req(72,
 								      Pipe(2, kCtrl, true, 5, 0));
 						       HcdFront::Setup(r, 0x00, 3, 1, 0, 0);
 						       return r;
-					       }},
+					       }, "the setup packet disagrees with the buffer or the pipe"},
 					   Bad{"iso with no packets",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 64);
 						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
 						       return r;
-					       }},
+					       }, "bad isochronous packet count"},
 					   Bad{"iso packets past the descriptors",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 192);
@@ -682,7 +698,7 @@ INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
 						       r.u.isoc.nr_frame_desc_segs = 1;
 						       r.seg[1] = d.segs[0];
 						       return r;
-					       }},
+					       }, "bad isochronous packet count"},
 					   Bad{"iso packet outside the buffer",
 					       [](HcdFront &f) {
 						       auto r = BulkIn(f, 192);
@@ -695,7 +711,7 @@ INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
 						       r.u.isoc.nr_frame_desc_segs = 1;
 						       r.seg[1] = d.segs[0];
 						       return r;
-					       }}),
+					       }, "an isochronous packet leaves the buffer"}),
 			 [](const ::testing::TestParamInfo<Bad> &i) {
 				 std::string n = i.param.name;
 				 for (char &c : n)
@@ -1159,6 +1175,8 @@ TEST_F(UsbbackTest, CloseDuringASynchronousRequestTakesNothingMore)
 	};
 	auto in = f.Alloc(8, false);
 	f.urb().Put(si);
+	si.id = 12;
+	f.urb().Put(si); // another synchronous one: never performed
 	f.urb().Put(f.Req(11, Pipe(2, kInt, true, 5, 3), &in, 8));
 	f.urb().Push();
 	sim_.RunUntilIdle();
@@ -1208,4 +1226,29 @@ TEST_F(UsbbackTest, AUrbSubmittedDuringADisconnectIsEnded)
 	EXPECT_EQ(Stick().unlinks, 1);
 	EXPECT_EQ(f.dev().state, 6);
 	EXPECT_EQ(sim_.counters().rings, 0);
+}
+
+// URBs of different requests complete in any order, each with its own
+// error: each request gets its own answer.
+TEST_F(UsbbackTest, EachUrbsErrorReachesItsOwnRequest)
+{
+	auto &f = Ready();
+	Stick().hold = true;
+	f.Send(BulkIn(f, 512, 130));
+	auto out = f.Alloc(512, true);
+	f.Send(f.Req(131, Pipe(2, kBulk, false, 5, 2), &out, 512));
+	auto in2 = f.Alloc(8, false);
+	f.Send(f.Req(132, Pipe(2, kInt, true, 5, 3), &in2, 8));
+	EXPECT_TRUE(f.Run().empty());
+	auto urbs = Stick().Pending();
+	ASSERT_EQ(urbs.size(), 3u);
+	Stick().Finish(urbs[2], -71); // EPROTO
+	Stick().Finish(urbs[0], -32); // EPIPE
+	Stick().Finish(urbs[1], 0);
+	std::map<uint16_t, int32_t> got;
+	for (auto &r : f.Run())
+		got[r.id] = r.status;
+	EXPECT_EQ(got.at(130), kStatusStall);
+	EXPECT_EQ(got.at(131), kStatusOk);
+	EXPECT_EQ(got.at(132), kStatusIoError);
 }

@@ -6,6 +6,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
+. "$HERE/lib.sh"
 export BACKEND=${BACKEND:-blkback2}
 OUT=$XENIDC_BUILD/lab-check
 if "$HERE/vm.sh" check "$OUT"; then
@@ -23,4 +24,9 @@ while IFS= read -r l; do
 	"@@LAB metric "*) echo "metric: ${l#@@LAB metric }" ;;
 	esac
 done <"$OUT/results.txt"
+if why=$(lab_complete "$OUT" check); then
+	result pass "the check suite ran to its end, every case counted ($(grep -c '^@@LAB \(ok\|not ok\|skip\) ' "$OUT/results.txt"))"
+else
+	result fail "the check suite ran to its end, every case counted" "$why"
+fi
 summary lab

@@ -45,6 +45,26 @@ copy_bin() {
 # mkcpio DIR OUT: an uncompressed newc archive (fastest to unpack under TCG)
 mkcpio() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$2"; }
 
+# lab_complete OUT SUITE: the suite printed its last line, every result it
+# counted reached the host, and there are at least as many as
+# min-cases.txt asks of SUITE (for $BACKEND). Prints why not.
+lab_complete() {
+	local out=$1 suite=$2 got counted min
+	got=$(grep -c '^@@LAB \(ok\|not ok\|skip\) ' "$out/results.txt" 2>/dev/null)
+	counted=$(sed -n 's/^@@LAB-END .* cases=//p' "$out/ends.txt" 2>/dev/null | awk '{ n += $1 } END { print n + 0 }')
+	min=$(awk -v k="$suite:${BACKEND:-blkback2}" '$1 == k { print $2 }' "$(dirname "${BASH_SOURCE[0]}")/min-cases.txt")
+	if ! grep -q "^@@LAB-END $suite " "$out/ends.txt" 2>/dev/null; then
+		echo "suite $suite did not reach its end"
+	elif [ "$got" != "$counted" ]; then
+		echo "suite $suite counted $counted results, $got reached the host"
+	elif [ "$got" -lt "${min:-1}" ]; then
+		echo "suite $suite ran $got cases, fewer than the ${min:-1} of min-cases.txt"
+	else
+		return 0
+	fi
+	return 1
+}
+
 # new_root DIR: an empty merged-/usr skeleton with busybox
 new_root() {
 	local a

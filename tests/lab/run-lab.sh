@@ -7,6 +7,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
+. "$HERE/lib.sh"
 export BACKEND=${BACKEND:-blkback2}
 OUT=$XENIDC_BUILD/lab
 T0=$(date +%s)
@@ -21,6 +22,7 @@ echo "xenidc lab: Xen 4.17, dom0 and guest Linux 6.12.117 (Debian), backend $BAC
 sed -n 's/^@@LAB metric \([^:]*\): /  \1: /p' "$R"
 grep '^@@LAB not ok ' "$R" | sed 's/^@@LAB /  FAILED: /'
 echo "  steps: $ok ok, $bad failed; $(($(date +%s) - T0)) s; logs in $OUT"
+why=$(lab_complete "$OUT" demo) || { echo "  FAILED: $why"; vmrc=1; }
 if [ $vmrc != 0 ] || [ "$bad" != 0 ] || [ "$ok" = 0 ]; then
 	echo "---- the serial console's last lines ($OUT/serial.log) ----"
 	tr -d '\r' <"$OUT/serial.log" | grep -av '^@@LAB-OUT\|^[A-Za-z0-9+/=]\{60,\}$' | tail -n 40

@@ -140,7 +140,9 @@ tr -d '\r' <"$SER" | sed -n '/^@@LAB-OUT-BEGIN/,/^@@LAB-OUT-END/p' | grep -E '^[
 # the serial console.
 if [ -s "$OUT/suite.log" ]; then
 	grep -a '^@@LAB ' "$OUT/suite.log" >"$OUT/results.txt" || true
+	grep -a '^@@LAB-END ' "$OUT/suite.log" >"$OUT/ends.txt" || true
 else
 	tr -d '\r' <"$SER" | grep -a '^@@LAB ' >"$OUT/results.txt" || true
+	tr -d '\r' <"$SER" | grep -a '^@@LAB-END ' >"$OUT/ends.txt" || true
 fi
 grep -q '^@@LAB-DONE rc=0' "$SER"

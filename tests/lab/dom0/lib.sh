@@ -10,12 +10,24 @@ up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "@@LAB-MARK $* t=$(up)"; }
 
 # LAB_PREFIX names the suite when one runs inside another's boot.
-ok() { echo "@@LAB ok ${LAB_PREFIX:-}$1"; }
+# LAB_CASES counts this shell's results, for lab_end.
+LAB_CASES=0
+ok() {
+	LAB_CASES=$((LAB_CASES + 1))
+	echo "@@LAB ok ${LAB_PREFIX:-}$1"
+}
 fail() {
+	LAB_CASES=$((LAB_CASES + 1))
 	echo "@@LAB not ok ${LAB_PREFIX:-}$1: ${2:-failed}"
 	debug_dump "$1"
 }
-skip() { echo "@@LAB skip ${LAB_PREFIX:-}$1: $2"; }
+skip() {
+	LAB_CASES=$((LAB_CASES + 1))
+	echo "@@LAB skip ${LAB_PREFIX:-}$1: $2"
+}
+# The last line of every suite: that it got to its end, and how many
+# results it printed (the host checks both against what it received).
+lab_end() { echo "@@LAB-END $1 cases=$LAB_CASES"; } # SUITE
 # check NAME CMD...: one result from a command's exit status
 check() {
 	local name=$1

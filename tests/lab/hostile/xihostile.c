@@ -488,6 +488,48 @@ static int vbd_case_close_busy(struct hdev *h)
 }
 
 /*
+ * A read-only vbd: the write, flush and discard a guest's block layer never
+ * sends there (it refuses them itself) are refused by the backend, and the
+ * sector reads back unchanged.
+ */
+static int vbd_case_readonly(struct hdev *h)
+{
+	struct blkif_request *r;
+	int rc, st;
+	u64 id;
+
+	fill(h, 0, 0);
+	rc = vbd_read_ok(h, 8, 0);
+	if (rc)
+		return rc;
+	fill(h, 1, 0xa5);
+	id = next_id();
+	r = vbd_rw(h, BLKIF_OP_WRITE, id, 8);
+	vbd_seg(r, grant(h, 1, true), 0, 7);
+	rc = vbd_expect(h, r, id, BLKIF_RSP_ERROR, "a write to a read-only vbd");
+	id = next_id();
+	r = vbd_rw(h, BLKIF_OP_FLUSH_DISKCACHE, id, 0);
+	rc = rc ?: vbd_expect(h, r, id, BLKIF_RSP_ERROR, "a flush of a read-only vbd");
+	if (rc)
+		return rc;
+	id = next_id();
+	r = vbd_next(h);
+	r->operation = BLKIF_OP_DISCARD;
+	r->u.discard.id = id;
+	r->u.discard.sector_number = 8;
+	r->u.discard.nr_sectors = 8;
+	vbd_push(h);
+	st = vbd_wait(h, id, WAIT);
+	if (st != BLKIF_RSP_ERROR && st != BLKIF_RSP_EOPNOTSUPP)
+		return st < 0 ? st : FAIL("a discard of a read-only vbd: status %d", st);
+	fill(h, 2, 0xee);
+	rc = vbd_read_ok(h, 8, 2);
+	if (!rc && memcmp(page_address(h->pages[0]), page_address(h->pages[2]), PAGE_SIZE))
+		return FAIL("the read-only sector changed");
+	return rc;
+}
+
+/*
  * The ring filled with reads of 11 segments (on a device that takes
  * seconds to answer), then the frontend closes at once. The case returns
  * without waiting: dom0 checks that it can attach other devices meanwhile
@@ -1063,6 +1105,7 @@ static const struct hcase vbd_cases[] = {
 	{ "prod-ahead", vbd_case_prod_ahead },
 	{ "close-busy", vbd_case_close_busy },
 	{ "close-slow", vbd_case_close_slow },
+	{ "readonly", vbd_case_readonly },
 	{ "flood-invalid", vbd_case_flood_invalid },
 	{}
 };

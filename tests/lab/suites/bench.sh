@@ -405,3 +405,4 @@ done
 cp /var/log/xen/console/guest-$GUEST.log /out/fio/guest-console.log 2>/dev/null
 guest_stop
 ok "bench ran to the end"
+lab_end bench

@@ -182,6 +182,9 @@ hostile_suite() {
 	hcheck vbd flood "200000 events; the device still answers"
 	check "hostile vbd: the first guest's vbd still works" victim_ok
 	check "hostile vbd: xl block-detach" hdetach xvdb
+	check "hostile vbd readonly: attach read-only" hattach phy:/dev/nullb1,xvdc,r
+	hcheck vbd readonly "a write, a flush and a discard to a read-only vbd are refused; the data stays"
+	check "hostile vbd readonly: xl block-detach" hdetach xvdc
 	hvbd_disruptive prod-ahead "req_prod far ahead closes that device only" xvdc
 	hvbd_disruptive close-busy "the frontend closes with requests in flight" xvdd
 	check "hostile vbd: the backend removed every hostile device" wait_for 30 no_hostile_vbds

@@ -94,3 +94,4 @@ g 60 "$G wait_blk xvdb" >/dev/null
 BACKEND=blkback2 hostile_flood
 hstop
 guest_stop
+lab_end reliability

@@ -11,3 +11,4 @@ check "guest reads and writes xvdb" g 120 'dd if=/dev/urandom of=/tmp/a bs=1M co
 check "xl block-detach" timeout 60 xl block-detach $GUEST xvdb
 guest_stop
 check "unload $BACKEND" unload_backend
+lab_end smoke

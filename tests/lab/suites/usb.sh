@@ -56,13 +56,21 @@ usb_detach() {
 
 port1_free() { [ -z "$(xenstore-read /local/domain/0/backend/vusb/$(guest_domid)/0/port/1 2>/dev/null)" ]; }
 
-# QEMU unplugs the stick while the guest reads it.
+# QEMU unplugs the stick while the guest reads it: once the backend has
+# passed on a MiB of the read; the read must fail, not end as if complete.
 usb_unplug_midread() {
-	g 30 "(dd if=/dev/sda of=/dev/null bs=64k iflag=direct >/tmp/dd.out 2>&1; echo rc=\$? >>/tmp/dd.out) & sleep 2"
+	local s b0
+	s=/sys/bus/xen-backend/devices/vusb-$(guest_domid)-0/statistics/bytes_in
+	b0=$(cat "$s")
+	reading() { [ "$(cat "$s")" -gt $((b0 + 1048576)) ]; }
+	g 30 "(dd if=/dev/sda of=/dev/null bs=64k iflag=direct >/tmp/dd.out 2>&1; echo rc=\$? >>/tmp/dd.out) &"
+	check "the guest is reading the stick through usbback" wait_for 60 reading
 	qemu_monitor device_del stick0
 	check "dom0 loses the stick" wait_for 30 sh -c "! find_stick"
 	check "the guest sees the disconnect" g 60 "$G wait_gone sda 50; cat /tmp/dd.out"
 	echo "  guest dd: $GOUT"
+	check "the guest's read failed (it did not end as if complete)" \
+		g 30 "grep -q 'rc=[1-9]' /tmp/dd.out"
 	check "the backend freed the port" wait_for 30 port1_free
 	check "xl usbctrl-detach after the unplug" timeout 60 xl usbctrl-detach $GUEST 0
 	check "rmmod usbback after the unplug" rmmod usbback
