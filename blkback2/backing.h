@@ -35,6 +35,28 @@ struct bb2_limits {
 
 extern struct bb2_limits bb2_limits;
 
+/*
+ * What blkback2 ships with (module.c), and what the host tests run at.
+ * max_queues 0: one per online CPU, decided at load. pool_frames: a full
+ * ring of xen-blkfront's default requests, 32 entries of 32 segments and
+ * one indirect page each; fewer, and the ring's last requests wait for
+ * frames while the persistent cache evicts exactly the grants the frontend
+ * reuses next.
+ */
+#define BB2_DEFAULT_LIMITS {			\
+	.max_indirect_segments = 256,		\
+	.max_ring_page_order = 4,		\
+	.max_queues = 0,			\
+	.pool_frames = 1056,			\
+	.max_persistent = 1056,			\
+	.persistent = 1,			\
+	.batch = 32,				\
+	.map_batch = 0,				\
+	.coalesce_us = 2000,			\
+	.max_guest_mib = 256,			\
+	.persistent_idle_s = 60,		\
+}
+
 struct bb2_info {
 	uint32_t logical_block_size;  /* bytes */
 	uint32_t physical_block_size; /* bytes */

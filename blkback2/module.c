@@ -37,25 +37,8 @@ static_assert(sizeof(struct blkif_request_segment) == XI_BLKIF_SEGMENT_SIZE);
 
 #define BB2_MAX_QUEUES 16
 
-struct bb2_limits bb2_limits = {
-	.max_indirect_segments = 256,
-	.max_ring_page_order = XENBUS_MAX_RING_GRANT_ORDER,
-	.max_queues = 0,
-	/*
-	 * A full ring of xen-blkfront's default requests: 32 entries of 32
-	 * segments and one indirect page each. Fewer, and the ring's last
-	 * requests wait for frames while the persistent cache evicts exactly
-	 * the grants the frontend reuses next.
-	 */
-	.pool_frames = 1056,
-	.max_persistent = 1056,
-	.persistent = 1,
-	.batch = 32,
-	.map_batch = 0,
-	.coalesce_us = 2000,
-	.max_guest_mib = 256,
-	.persistent_idle_s = 60,
-};
+struct bb2_limits bb2_limits = BB2_DEFAULT_LIMITS;
+static_assert(XENBUS_MAX_RING_GRANT_ORDER == 4); /* BB2_DEFAULT_LIMITS' ring order */
 
 module_param_named(max_indirect_segments, bb2_limits.max_indirect_segments, uint, 0444);
 MODULE_PARM_DESC(max_indirect_segments,

@@ -171,7 +171,7 @@ public:
 	int16_t Do(const typename P::WireRequest &w, unsigned q = 0)
 	{
 		Send(w, q);
-		s_.RunUntilIdle();
+		s_.RunUntilQuiet();
 		auto r = Responses(q);
 		EXPECT_EQ(r.size(), 1u);
 		return r.empty() ? 99 : r[0].status;

@@ -21,7 +21,10 @@ protected:
 	void SetUp() override
 	{
 		SimTest::SetUp();
-		bb2_limits = {256, 4, 4, 1024, 1056, 1, 32};
+		// What the module ships with (coalescing on): tests that need
+		// one event per answer switch it off themselves.
+		bb2_limits = BB2_DEFAULT_LIMITS;
+		bb2_limits.max_queues = 4; // the module's: one per online CPU
 		for (size_t i = 0; i < disk_.data.size(); i++)
 			disk_.data[i] = (uint8_t)(i * 7 + i / 512);
 	}
@@ -54,7 +57,7 @@ protected:
 				ASSERT_EQ(disk_.At(256 * k + 8 * i)[5], (uint8_t)(0x40 + i));
 		f.FrontendState(5);
 		f.FrontendState(6);
-		sim_.RunUntilIdle();
+		sim_.RunUntilQuiet();
 		EXPECT_EQ(sim_.counters().mappings, 0);
 	}
 	BlkFront<Abi::kX86_64> &Front()
@@ -151,7 +154,7 @@ TEST_F(Blkback2Test, ResponseEchoesIdAndOperation)
 	f.Attach();
 	auto [fr, g] = Page();
 	f.Send(f.Rw(0xdeadbeefcafe, blkif::kOpRead, 0, {{g, 0, 0}}));
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].id, 0xdeadbeefcafeu);
@@ -203,11 +206,11 @@ TEST_F(Blkback2Test, ErrorsCompletingOutOfOrderStillFailTheRequest)
 		segs.push_back({Page().second, 0, 7});
 	disk_.inject = [](const sim::Bio &, size_t i) { return i == 0 ? -5 : 0; };
 	f.Send(f.Rw(1, blkif::kOpWrite, 0, segs));
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	ASSERT_EQ(disk_.held.size(), 4u);
 	for (size_t i : {3, 1, 2, 0}) // the failing first bio completes last
 		disk_.Complete(i);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].status, blkif::kRspError);
@@ -236,11 +239,11 @@ TEST_F(Blkback2Test, TheFirstErrorSticksWhateverTheOrder)
 		};
 		f.Send(f.Rw(1, blkif::kOpFlushDiskcache, 0,
 			    {{Page().second, 0, 7}, {Page().second, 0, 7}, {Page().second, 0, 7}}));
-		sim_.RunUntilIdle();
+		sim_.RunUntilQuiet();
 		ASSERT_EQ(disk_.held.size(), 3u);
 		for (size_t i : o.completions)
 			disk_.Complete(i);
-		sim_.RunUntilIdle();
+		sim_.RunUntilQuiet();
 		auto r = f.Responses();
 		ASSERT_EQ(r.size(), 1u);
 		EXPECT_EQ(r[0].status, o.status)
@@ -286,7 +289,8 @@ TEST_F(Blkback2Test, ChecksHoldAtTheirEdges)
 		EXPECT_EQ(fe.Do(w), blkif::kRspError) << why;
 		bool said = false; // this request's refusal, for this reason
 		for (size_t i = lines; i < sim_.log().size(); i++)
-			said |= sim_.log()[i].find(std::string("refused: ") + why) != std::string::npos;
+			said |= sim_.log()[i].find(std::string("refused: ") + why) !=
+				std::string::npos;
 		EXPECT_TRUE(said) << why;
 		EXPECT_EQ(sim_.counters().map_ops, maps) << why;
 		EXPECT_EQ(disk_.bios.size(), bios) << why;
@@ -481,7 +485,7 @@ TEST_F(Blkback2Test, BarrierWaitsForEverythingInFlight)
 	f.Send(f.Rw(2, blkif::kOpWriteBarrier, 8, {{G(f, true), 0, 7}}));
 	sim_.RunOne(); // the work: submits #1, holds the barrier
 	EXPECT_EQ(disk_.bios.size(), 1u) << "the barrier waits for the write in flight";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	ASSERT_EQ(disk_.bios.size(), 2u);
 	EXPECT_EQ(disk_.bios[1].flags & BB2_PREFLUSH, BB2_PREFLUSH);
 	auto r = f.Responses();
@@ -542,7 +546,7 @@ TEST_F(Blkback2Test, IndirectRequestRoundTrip)
 	}
 	auto w = f.Indirect(5, blkif::kOpWrite, 1024, n, {f.Grant(desc, true)});
 	f.Send(w);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].status, blkif::kRspOkay);
@@ -588,7 +592,7 @@ TEST_F(Blkback2Test, X86_32GuestAbi)
 	EXPECT_EQ(disk_.At(8)[0], 0x5a);
 	uint32_t rf = f.Frame();
 	f.Send(f.Rw(78, blkif::kOpRead, 8, {{f.Grant(rf, false), 0, 7}}));
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 1u);
 	EXPECT_EQ(r[0].id, 78u);
@@ -620,7 +624,7 @@ TEST_F(Blkback2Test, PersistentGrantsAreMappedOnce)
 	EXPECT_EQ(sim_.counters().unmap_ops, 0);
 	f.FrontendState(5);
 	f.FrontendState(6);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(sim_.counters().mappings, 0) << "disconnect unmaps the persistent grants";
 }
 
@@ -643,7 +647,7 @@ TEST_F(Blkback2Test, CompletionAnswersWhenNothingIsToUnmap)
 		auto r = f.Responses();
 		EXPECT_EQ(r.size(), persistent ? 1u : 0u);
 		EXPECT_EQ(sim_.counters().mappings, 2);
-		sim_.RunUntilIdle(); // the work releases (and answers) the request
+		sim_.RunUntilQuiet(); // the work releases (and answers) the request
 		if (!persistent)
 			r = f.Responses();
 		ASSERT_EQ(r.size(), 1u);
@@ -656,7 +660,7 @@ TEST_F(Blkback2Test, CompletionAnswersWhenNothingIsToUnmap)
 		sim_.RunOne();
 		sim_.RunOne();
 		EXPECT_TRUE(f.Responses().empty());
-		sim_.RunUntilIdle();
+		sim_.RunUntilQuiet();
 		r = f.Responses();
 		ASSERT_EQ(r.size(), 1u);
 		EXPECT_EQ(r[0].status, blkif::kRspError);
@@ -683,7 +687,7 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 	for (int i = 0; i < 8; i++)
 		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	long notifies = sim_.counters().notifies;
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(early, 0u) << "nothing published before the pass ends";
 	EXPECT_EQ(f.Responses().size(), 8u);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
@@ -734,9 +738,10 @@ TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
 	EXPECT_EQ(sim_.timers_soon(), 1u) << "it looks once more";
 
-	sim_.RunUntilIdle(); // finds nothing: the kicks are back on
+	sim_.RunUntilQuiet(); // finds nothing: the kicks are back on
 	EXPECT_TRUE((sim_.timers_soon() == 0));
-	EXPECT_EQ(sim_.counters().timers_fired, 3) << "the period, one look, and the idle trim";
+	EXPECT_EQ(sim_.counters().timers_fired, 2)
+		<< "the period and one look (the idle trim comes later)";
 }
 
 // coalesce_us below kDeep requests out (here queue depth 1): the frontend
@@ -783,7 +788,7 @@ TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 	EXPECT_TRUE((sim_.timers_soon() == 0));
 	Reads(f, kDeep + 2, kDeep + 3);
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), 1u);
 }
 
@@ -858,7 +863,7 @@ TEST_F(CoalescingTest, LooksAgainOnceTheFrontendQueuedAQuarter)
 	EXPECT_EQ(sim_.counters().timers_fired, 0);
 	EXPECT_EQ(f.Stat(BB2_BURSTS), 1u);
 	EXPECT_EQ(f.Stat(BB2_LOOKS), 9u) << "the first look, then one per quarter";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 }
 
 // A look that takes nothing, with nothing in flight, still keeps the burst
@@ -894,7 +899,7 @@ TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
 	EXPECT_EQ(idle_looks(), 1) << "read, and nothing new: the burst ends";
 	Reads(f, 2 * kDeep, 2 * kDeep + 1);
 	EXPECT_FALSE(sim_.runq().empty()) << "the kicks are back on";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	f.Responses();
 
 	burst(100);
@@ -936,7 +941,7 @@ TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
 	Reads(f, 200, 200 + kDeep);
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "not held with coalescing back on";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_EQ(f.Stat(BB2_BURSTS), 2u);
 }
@@ -950,7 +955,7 @@ TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
 	f.FrontendState(6);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_TRUE((sim_.timers_soon() == 0));
 	EXPECT_EQ(sim_.counters().mappings, 0);
@@ -975,15 +980,16 @@ TEST_F(Blkback2Test, DisconnectReturnsAtOnceAndDrainsLater)
 	for (int i = 0; i < 8; i++)
 		f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	sim_.RunOne(); // submitted, not completed
-	ASSERT_EQ(sim_.pending(), 8u);
+	ASSERT_EQ(disk_.bios.size(), 8u);
+	size_t before = sim_.pending();
 	f.FrontendState(5);
 	long waits = sim_.counters().waits;
 	f.FrontendState(6);
 	EXPECT_EQ(sim_.counters().waits, waits) << "nothing waited in xenwatch";
-	EXPECT_EQ(sim_.pending(), 9u) << "the I/O still in flight, and the ring's pass";
+	EXPECT_GE(sim_.pending(), before) << "the I/O still in flight";
 	EXPECT_EQ(f.dev().state, 5);
 	EXPECT_EQ(sim_.counters().mappings, 8);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), 8u) << "every request in flight was answered";
 	EXPECT_EQ(sim_.counters().mappings, 0);
 	EXPECT_EQ(sim_.counters().rings, 0);
@@ -1032,7 +1038,7 @@ TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
 	other.Connect();
 	f.ring().hdr()->req_prod = 1000;
 	sim_.Kick(f.ring().port());
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.dev().state, 5) << "the device closes";
 	EXPECT_FALSE(f.dev().fatal.empty());
 	EXPECT_EQ(f.Responses().size(), 0u);
@@ -1041,7 +1047,7 @@ TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
 				    {{other.Grant(other.Frame(), false), 0, 7}})),
 		  blkif::kRspOkay);
 	f.FrontendState(6);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(sim_.counters().rings, 1) << "only the other vbd's ring is left";
 	other.Remove();
 }
@@ -1072,7 +1078,7 @@ TEST_F(Blkback2Test, SmallPoolMakesRequestsWaitNotFail)
 			d[i] = {G(f), 0, 7, 0};
 		f.Send(f.Indirect(k, blkif::kOpRead, 0, 200, {f.Grant(desc, true)}));
 	}
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 2u);
 	EXPECT_EQ(r[0].status, blkif::kRspOkay);
@@ -1101,7 +1107,7 @@ TEST_F(Blkback2Test, ReconnectAfterFrontendRestart)
 	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
 	f.FrontendState(5);
 	f.FrontendState(6);
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.dev().state, 6);
 	f.FrontendState(1);
 	EXPECT_EQ(f.dev().state, 2);
@@ -1148,6 +1154,7 @@ TEST_F(Blkback2Test, LifecycleTraceOnlyWhenSwitchedOn)
 // with the reason, and make its ring wait: a millisecond each.
 TEST_F(Blkback2Test, RefusedRequestsAreCountedAndMakeTheRingWait)
 {
+	bb2_limits.coalesce_us = 0; // answers as they come, to count them
 	auto &f = Front();
 	f.Attach();
 	for (uint64_t i = 0; i < 8; i++)
@@ -1163,7 +1170,7 @@ TEST_F(Blkback2Test, RefusedRequestsAreCountedAndMakeTheRingWait)
 	sim_.RunNow();
 	EXPECT_TRUE(f.Responses().empty()) << "not looked at before the wait is over";
 	EXPECT_EQ(sim_.counters().eois, 0) << "its events stay masked meanwhile";
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), 1u);
 	EXPECT_GE(sim_.now_ns() - t0, 9 * 1000000u);
 }
@@ -1197,7 +1204,7 @@ TEST_F(Blkback2Test, MemoryFollowsWhatTheFrontendUses)
 	uint64_t busy = Charged();
 	EXPECT_GE(busy, 512u * XI_PAGE_SIZE) << "the frames the request needed";
 	EXPECT_LT(busy, 4u << 20) << "and little more, on the one queue that had I/O";
-	sim_.RunUntilIdle(); // the ring idles: it gives back
+	sim_.RunUntilIdle(); // the ring idles, time passes: it gives back
 	EXPECT_LT(Charged(), 64u << 10) << "its slots stay, the rest went";
 	EXPECT_EQ(sim_.counters().pages, 0);
 }
@@ -1218,7 +1225,7 @@ TEST_F(Blkback2Test, TheGuestsBudgetMakesRequestsWait)
 		f.ring().Put(f.Indirect(k, blkif::kOpRead, 0, 256, {f.Grant(desc, true)}));
 	}
 	f.ring().Push();
-	sim_.RunUntilIdle();
+	sim_.RunUntilQuiet();
 	auto r = f.Responses();
 	ASSERT_EQ(r.size(), 4u);
 	for (auto &x : r)
@@ -1239,9 +1246,11 @@ TEST_F(Blkback2Test, IdlePersistentGrantsAreUnmapped)
 		uint64_t t0 = sim_.now_ns();
 		ASSERT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}, {G(f), 0, 7}})),
 			  blkif::kRspOkay);
+		EXPECT_EQ(sim_.counters().mappings, 2) << "soon after, the grants stay";
+		sim_.RunUntilIdle(); // time passes
 		EXPECT_EQ(sim_.counters().mappings, secs ? 0 : 2);
 		EXPECT_GE(sim_.now_ns() - t0, secs * 1000000000ull);
-		EXPECT_TRUE((sim_.timers_soon() == 0)) << "nothing left to wake for";
+		EXPECT_TRUE(sim_.timers().empty()) << "nothing left to wake for";
 		front_.reset();
 	}
 }

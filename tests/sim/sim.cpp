@@ -279,6 +279,23 @@ bool Sim::RunOne()
 	return false;
 }
 
+int Sim::RunUntilQuiet(uint64_t horizon_ns)
+{
+	int steps = 0;
+	uint64_t until = now_ns_ + horizon_ns;
+	for (;;) {
+		bool soon = !deferred_.empty() || !runq_.empty();
+		for (WorkImpl *w : timers_)
+			soon |= w->deadline <= until;
+		if (!soon || !RunOne())
+			return steps;
+		if (++steps > 1000000) {
+			on_warning("RunUntilQuiet: work keeps requeueing itself (livelock)");
+			return steps;
+		}
+	}
+}
+
 int Sim::RunUntilIdle(int max_steps)
 {
 	int steps = 0;

@@ -120,6 +120,10 @@ public:
 	// Runs queued work and deferred events until nothing is left. Returns the
 	// number of steps taken; fails the test past max_steps.
 	int RunUntilIdle(int max_steps = 1000000);
+	// The same, but only as far as timers due within horizon_ns: what
+	// happens soon after (a device's I/O, a coalescing look), not an idle
+	// ring's trim seconds later.
+	int RunUntilQuiet(uint64_t horizon_ns = 1000000000);
 	bool RunOne();
 	// Runs work and deferred events, but lets no time pass (no timer fires).
 	void RunNow()
