@@ -87,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 1;
 		r.id = next_id++;
 		if (PipeUnlink(r.pipe))
-			r.u.unlink.unlink_id = (uint16_t)(0x100 + r.u.unlink.unlink_id % (r.id - 0xff));
+			r.u.unlink.unlink_id = (uint16_t)(0x100 +
+							  r.u.unlink.unlink_id % (r.id - 0xff));
 		answers[r.id] = 0;
 		urb.Put(r);
 		if (op & 0x20)

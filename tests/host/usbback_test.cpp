@@ -587,138 +587,152 @@ UrbRequest BulkIn(HcdFront &f, uint32_t len, uint16_t id = 70)
 }
 } // namespace
 
-INSTANTIATE_TEST_SUITE_P(Rules, UsbbackInvalid,
-			 ::testing::Values(Bad{"port 0",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe &= ~kPipePortMask;
-						       return r;
-					       }, "no such port"},
-					   Bad{"port past num-ports",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe = (r.pipe & ~kPipePortMask) | 5;
-						       return r;
-					       }, "no such port"},
-					   Bad{"reserved pipe bit 6",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe |= 0x40;
-						       return r;
-					       }, "reserved pipe bits or transfer flags"},
-					   Bad{"reserved pipe bits 19-29",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe |= 1u << 22;
-						       return r;
-					       }, "reserved pipe bits or transfer flags"},
-					   Bad{"an undefined transfer flag",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.transfer_flags = 0x100;
-						       return r;
-					       }, "reserved pipe bits or transfer flags"},
-					   Bad{"17 segments",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.nr_buffer_segs = 17;
-						       return r;
-					       }, "too many segments"},
-					   Bad{"segment past its page",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.seg[0].offset = 4090;
-						       return r;
-					       }, "a segment is empty or leaves its page"},
-					   Bad{"empty segment",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.seg[0].length = 0;
-						       r.buffer_length = 0;
-						       return r;
-					       }, "a segment is empty or leaves its page"},
-					   Bad{"segments shorter than the buffer",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.buffer_length = 100;
-						       return r;
-					       }, "the segments' lengths and buffer_length disagree"},
-					   Bad{"segments longer than the buffer",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.buffer_length = 32;
-						       return r;
-					       },
-					       "the segments' lengths and buffer_length disagree"},
-					   Bad{"ungranted OUT buffer",
-					       [](HcdFront &f) {
-						       static HcdFront::Buf b;
-						       b = f.Alloc(64, true);
-						       auto r = f.Req(71,
-								      Pipe(2, kBulk, false, 5, 2),
-								      &b, 64);
-						       r.seg[0].gref = 99999;
-						       return r;
-					       }, nullptr},
-					   Bad{"control wLength != buffer",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
-						       HcdFront::Setup(r, 0x80, 6, 0x100, 0, 32);
-						       return r;
-					       }, "the setup packet disagrees with the buffer or the pipe"},
-					   Bad{"control direction != pipe",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe = Pipe(2, kCtrl, true, 5, 0);
-						       HcdFront::Setup(r, 0x00, 6, 0x100, 0, 64);
-						       return r;
-					       }, "the setup packet disagrees with the buffer or the pipe"},
-					   Bad{"zero-length control on an IN pipe",
-					       [](HcdFront &f) {
-						       auto r = f.Req(72,
-								      Pipe(2, kCtrl, true, 5, 0));
-						       HcdFront::Setup(r, 0x00, 3, 1, 0, 0);
-						       return r;
-					       }, "the setup packet disagrees with the buffer or the pipe"},
-					   Bad{"iso with no packets",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 64);
-						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
-						       return r;
-					       }, "bad isochronous packet count"},
-					   Bad{"iso packets past the descriptors",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 192);
-						       static HcdFront::Buf d;
-						       d = f.Alloc(16, false);
-						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
-						       r.u.isoc.number_of_packets =
-							       2; // needs 32 bytes of descriptors
-						       r.u.isoc.nr_frame_desc_segs = 1;
-						       r.seg[1] = d.segs[0];
-						       return r;
-					       }, "bad isochronous packet count"},
-					   Bad{"iso packet outside the buffer",
-					       [](HcdFront &f) {
-						       auto r = BulkIn(f, 192);
-						       static HcdFront::Buf d;
-						       d = f.Alloc(16, false);
-						       IsoDesc bad{100, 200, 0, 0};
-						       memcpy(f.At(d, 0), &bad, sizeof(bad));
-						       r.pipe = Pipe(2, kIsoc, true, 5, 4);
-						       r.u.isoc.number_of_packets = 1;
-						       r.u.isoc.nr_frame_desc_segs = 1;
-						       r.seg[1] = d.segs[0];
-						       return r;
-					       }, "an isochronous packet leaves the buffer"}),
-			 [](const ::testing::TestParamInfo<Bad> &i) {
-				 std::string n = i.param.name;
-				 for (char &c : n)
-					 if (!isalnum((unsigned char)c))
-						 c = '_';
-				 return n;
-			 });
+INSTANTIATE_TEST_SUITE_P(
+	Rules, UsbbackInvalid,
+	::testing::Values(Bad{"port 0",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe &= ~kPipePortMask;
+				      return r;
+			      },
+			      "no such port"},
+			  Bad{"port past num-ports",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe = (r.pipe & ~kPipePortMask) | 5;
+				      return r;
+			      },
+			      "no such port"},
+			  Bad{"reserved pipe bit 6",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe |= 0x40;
+				      return r;
+			      },
+			      "reserved pipe bits or transfer flags"},
+			  Bad{"reserved pipe bits 19-29",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe |= 1u << 22;
+				      return r;
+			      },
+			      "reserved pipe bits or transfer flags"},
+			  Bad{"an undefined transfer flag",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.transfer_flags = 0x100;
+				      return r;
+			      },
+			      "reserved pipe bits or transfer flags"},
+			  Bad{"17 segments",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.nr_buffer_segs = 17;
+				      return r;
+			      },
+			      "too many segments"},
+			  Bad{"segment past its page",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.seg[0].offset = 4090;
+				      return r;
+			      },
+			      "a segment is empty or leaves its page"},
+			  Bad{"empty segment",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.seg[0].length = 0;
+				      r.buffer_length = 0;
+				      return r;
+			      },
+			      "a segment is empty or leaves its page"},
+			  Bad{"segments shorter than the buffer",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.buffer_length = 100;
+				      return r;
+			      },
+			      "the segments' lengths and buffer_length disagree"},
+			  Bad{"segments longer than the buffer",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.buffer_length = 32;
+				      return r;
+			      },
+			      "the segments' lengths and buffer_length disagree"},
+			  Bad{"ungranted OUT buffer",
+			      [](HcdFront &f) {
+				      static HcdFront::Buf b;
+				      b = f.Alloc(64, true);
+				      auto r = f.Req(71, Pipe(2, kBulk, false, 5, 2), &b, 64);
+				      r.seg[0].gref = 99999;
+				      return r;
+			      },
+			      nullptr},
+			  Bad{"control wLength != buffer",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe = Pipe(2, kCtrl, true, 5, 0);
+				      HcdFront::Setup(r, 0x80, 6, 0x100, 0, 32);
+				      return r;
+			      },
+			      "the setup packet disagrees with the buffer or the pipe"},
+			  Bad{"control direction != pipe",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe = Pipe(2, kCtrl, true, 5, 0);
+				      HcdFront::Setup(r, 0x00, 6, 0x100, 0, 64);
+				      return r;
+			      },
+			      "the setup packet disagrees with the buffer or the pipe"},
+			  Bad{"zero-length control on an IN pipe",
+			      [](HcdFront &f) {
+				      auto r = f.Req(72, Pipe(2, kCtrl, true, 5, 0));
+				      HcdFront::Setup(r, 0x00, 3, 1, 0, 0);
+				      return r;
+			      },
+			      "the setup packet disagrees with the buffer or the pipe"},
+			  Bad{"iso with no packets",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 64);
+				      r.pipe = Pipe(2, kIsoc, true, 5, 4);
+				      return r;
+			      },
+			      "bad isochronous packet count"},
+			  Bad{"iso packets past the descriptors",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 192);
+				      static HcdFront::Buf d;
+				      d = f.Alloc(16, false);
+				      r.pipe = Pipe(2, kIsoc, true, 5, 4);
+				      r.u.isoc.number_of_packets =
+					      2; // needs 32 bytes of descriptors
+				      r.u.isoc.nr_frame_desc_segs = 1;
+				      r.seg[1] = d.segs[0];
+				      return r;
+			      },
+			      "bad isochronous packet count"},
+			  Bad{"iso packet outside the buffer",
+			      [](HcdFront &f) {
+				      auto r = BulkIn(f, 192);
+				      static HcdFront::Buf d;
+				      d = f.Alloc(16, false);
+				      IsoDesc bad{100, 200, 0, 0};
+				      memcpy(f.At(d, 0), &bad, sizeof(bad));
+				      r.pipe = Pipe(2, kIsoc, true, 5, 4);
+				      r.u.isoc.number_of_packets = 1;
+				      r.u.isoc.nr_frame_desc_segs = 1;
+				      r.seg[1] = d.segs[0];
+				      return r;
+			      },
+			      "an isochronous packet leaves the buffer"}),
+	[](const ::testing::TestParamInfo<Bad> &i) {
+		std::string n = i.param.name;
+		for (char &c : n)
+			if (!isalnum((unsigned char)c))
+				c = '_';
+		return n;
+	});
 
 TEST_F(UsbbackTest, UnknownDeviceAddressIsNoDev)
 {
