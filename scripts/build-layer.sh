@@ -46,6 +46,58 @@ for kdir in "$HDRS_61" "$HDRS_612"; do
 		fi
 	done
 done
+
+# arm64: the same 6.12 kernel's arm64 headers, from Debian, unpacked once per
+# version into the cache. apt gets them with a private state (its own lists,
+# arm64 only): dpkg gets no foreign architecture. Their scripts/ and tools/
+# link to the host's linux-kbuild of the same version (fixdep, modpost... as
+# x86 binaries); .kernelvariables sets ARCH=arm64 and CROSS_COMPILE itself.
+# Prints the tree's path.
+ARM64_FLAVOUR=$(basename "$HDRS_612" | sed 's/^linux-headers-//; s/-amd64$/-arm64/')
+ARM64_KBUILD=linux-kbuild-${ARM64_FLAVOUR%-arm64}
+arm64_kdir() {
+	local ver dir kdir apt
+	ver=$(dpkg-query -W -f='${Version}' "$ARM64_KBUILD") || return 1
+	dir=$XENIDC_CACHE/arm64-headers-$ver
+	kdir=$dir/usr/src/linux-headers-$ARM64_FLAVOUR
+	if [ ! -f "$kdir/Makefile" ]; then
+		apt=$(mktemp -d) || return 1
+		local -a o=(-qq -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+			-o "Dir::State::status=$apt/status" -o APT::Architecture=arm64
+			-o APT::Architectures=arm64 -o APT::Sandbox::User=root)
+		mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb" &&
+			touch "$apt/status" && apt-get "${o[@]}" update &&
+			(cd "$apt/deb" && apt-get "${o[@]}" download "linux-headers-$ARM64_FLAVOUR=$ver") &&
+			rm -rf "$dir.tmp" && mkdir -p "$dir.tmp" &&
+			dpkg-deb -x "$apt"/deb/*.deb "$dir.tmp" &&
+			ln -sfn "/usr/lib/$ARM64_KBUILD/scripts" "$dir.tmp/usr/src/linux-headers-$ARM64_FLAVOUR/scripts" &&
+			ln -sfn "/usr/lib/$ARM64_KBUILD/tools" "$dir.tmp/usr/src/linux-headers-$ARM64_FLAVOUR/tools" &&
+			rm -rf "$dir" && mv "$dir.tmp" "$dir"
+		local rc=$?
+		rm -rf "$apt"
+		[ $rc = 0 ] || return 1
+	fi
+	echo "$kdir"
+}
+
+name="arm64: the modules build with aarch64-linux-gnu-, zero warnings"
+# The compilers the arm64 tree names: $(CROSS_COMPILE)gcc-12, and its g++.
+if ! command -v aarch64-linux-gnu-gcc-12 >/dev/null || ! command -v aarch64-linux-gnu-g++-12 >/dev/null; then
+	result skip "$name" "no aarch64-linux-gnu-gcc-12/g++-12: g++-aarch64-linux-gnu is not installed (make deps)"
+elif ! kdir=$(arm64_kdir); then
+	result fail "$name" "cannot get linux-headers-$ARM64_FLAVOUR for $ARM64_KBUILD's version"
+else
+	src=$XENIDC_BUILD/modules-$ARM64_FLAVOUR
+	mkdir -p "$src"
+	rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$src/"
+	if "$XENIDC_ROOT/scripts/build-modules.sh" "$kdir" "$src" >"$src.log" 2>&1; then
+		result pass "$name"
+	else
+		grep -iE 'warning|error|forbidden' "$src.log" | head -20
+		result fail "$name"
+	fi
+fi
+
 # ---- Style ----
 
 cxx=$("$XENIDC_ROOT/scripts/cxx-files.sh")

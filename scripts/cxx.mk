@@ -25,11 +25,17 @@ cxx-drop += -std=% -Wstrict-prototypes -Wno-pointer-sign -Wdeclaration-after-sta
 cxx-add := -std=gnu++20 -fno-exceptions -fno-rtti -fno-threadsafe-statics \
 	-fno-use-cxa-atexit -nostdinc++ -ffreestanding -g0 \
 	-Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
+# arm64 inherits its flags from c_flags too (-mgeneral-regs-only, -mbranch-
+# protection, no unwind tables, the sp_el0 stack guard, patchable entries).
+# One more: g++ turns the __atomic builtins (ktl.h) into calls to libgcc's
+# __aarch64_ldadd4_acq_rel & co. (outline atomics, Debian's default), which
+# the kernel does not have; inline they are LL/SC, which every ARMv8 CPU runs.
+cxx-add-$(CONFIG_ARM64) := -mno-outline-atomics
 
 # c_flags holds the depfile, -nostdinc, the kernel's include path and flags,
 # ccflags-y and KBUILD_MODNAME. Its three '-include <kernel header>' words
 # redefine C++ keywords (inline, noinline...), so they go.
-cxx_flags = $(filter-out -include %.h $(cxx-drop),$(c_flags)) $(cxx-add) \
+cxx_flags = $(filter-out -include %.h $(cxx-drop),$(c_flags)) $(cxx-add) $(cxx-add-y) \
 	$(CXXFLAGS_$(target-stem).o)
 
 # Module constructors never run (CONFIG_CONSTRUCTORS is off for modules) and

@@ -6,18 +6,21 @@
 set -eu
 
 # Kernel trees the modules are built against (README: supported kernels),
-# and one installed kernel for the DKMS test.
+# and one installed kernel for the DKMS test. The cross compilers build them
+# for arm64 too; the build layer fetches that kernel's arm64 headers itself.
 KERNELS="linux-headers-6.1.0-56-amd64 linux-headers-6.12.117+deb12-amd64"
 PKGS="
 	$KERNELS
 	linux-image-6.12.117+deb12-amd64
 	linux-source-6.12
 	make gcc g++ bc bison flex libelf-dev libssl-dev dwarves xz-utils kmod cpio
+	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 	ccache rsync python3 perl
 	cmake googletest libgtest-dev libgmock-dev libbenchmark-dev
 	clang clang-format libclang-rt-14-dev libxen-dev
 	qemu-system-x86 busybox-static fio e2fsprogs socat dmsetup util-linux
 	dkms linux-perf
+	dpkg-dev debhelper dh-dkms lintian
 "
 
 missing=""

@@ -35,7 +35,9 @@ static_assert(GNTST_general_error == XI_GNTST_GENERAL_ERROR);
 static_assert(GNTST_bad_gntref == XI_GNTST_BAD_GNTREF);
 static_assert(GNTST_permission_denied == XI_GNTST_PERMISSION_DENIED);
 static_assert(GNTST_eagain - 10 > XI_GNTST_STILL_MAPPED); /* none of Xen's */
-static_assert(XI_PAGE_SIZE == XEN_PAGE_SIZE && XI_PAGE_SIZE == PAGE_SIZE);
+static_assert(XI_PAGE_SIZE == XEN_PAGE_SIZE);
+/* One Xen frame per struct page (grant map/unmap, grant copy offsets). */
+static_assert(PAGE_SIZE == XEN_PAGE_SIZE, "xenidc needs 4 KiB kernel pages, not 16K/64K");
 static_assert(sizeof(xi_gref_t) == sizeof(grant_ref_t));
 static_assert(sizeof(xi_domid_t) == sizeof(domid_t));
 static_assert(sizeof(spinlock_t) <= sizeof(struct xi_spinlock));
