@@ -50,6 +50,31 @@ uint64_t xbl_stat(void *device, unsigned int i)
 	return Dev(device)->Stat(i);
 }
 
+unsigned int xbl_driver_nattrs(const void *driver)
+{
+	return (unsigned)Drv(driver).attrs.size();
+}
+
+const char *xbl_driver_attr_name(const void *driver, unsigned int i)
+{
+	return Drv(driver).attrs[i];
+}
+
+bool xbl_driver_allow_rebind(const void *driver)
+{
+	return Drv(driver).allow_rebind;
+}
+
+int xbl_show(void *device, unsigned int i, char *buf, size_t len)
+{
+	return Dev(device)->Show(i, buf, len);
+}
+
+void xbl_reclaim(void *device)
+{
+	Dev(device)->Reclaim();
+}
+
 int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device)
 {
 	Device *d = nullptr;

@@ -133,8 +133,14 @@ Status Device::ReadKey(const Key &k, const char *prefix, uint8_t *base, const ui
 		if (rc && rc != -err::kNoEnt)
 			return Status::Error(rc);
 		Key order_key = U32(k.order_key, k.dir, 0, 0, k.max_ref ? *k.max_ref : 0);
-		if (paged)
-			XI_TRY(ParseValue(order_key, value, &order));
+		if (paged) {
+			uint32_t any;
+			if (k.lenient &&
+			    !ParseValue(U32(k.order_key, k.dir, 0, 0, ~0u), value, &any).ok())
+				paged = false; // not a number: the single-page keys
+			else
+				XI_TRY(ParseValue(order_key, value, &order));
+		}
 		v->count = 1u << order;
 		for (uint32_t i = 0; i < v->count; i++) {
 			if (paged)
@@ -157,7 +163,12 @@ Status Device::ReadKey(const Key &k, const char *prefix, uint8_t *base, const ui
 	}
 	if (rc)
 		return Status::Error(rc);
-	return ParseValue(k, value, base);
+	Status s = ParseValue(k, value, base);
+	if (!s.ok() && k.lenient && k.type == Type::kU32) {
+		*reinterpret_cast<uint32_t *>(base) = k.def;
+		return Status::Ok();
+	}
+	return s;
 }
 
 // Parses every key of one directory into config. *bad names the key that
@@ -348,6 +359,14 @@ void Device::FrontendChanged(State fs)
 	// Unregistering runs Remove(), which may free this: last, and unlocked.
 	if (remove)
 		xi_xs_unregister(dev);
+}
+
+int Device::Show(unsigned i, char *buf, size_t len)
+{
+	if (!drv_.ops.show || i >= drv_.attrs.size())
+		return -err::kInval;
+	MutexGuard g(lock_);
+	return drv_.ops.show(ctx_, i, buf, len);
 }
 
 bool Device::Remove()

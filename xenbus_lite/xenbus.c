@@ -19,18 +19,12 @@
 
 #define XBL_MAX_WATCHES 4
 
-/*
- * Removed devices whose teardown still waits for their frontend's I/O. Each
- * holds a reference to its xenbus device until xi_xs_released(); module
- * unload waits for the count to reach zero.
- */
-static atomic_t xbl_deferred = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(xbl_deferred_wq);
-
 struct xbl_registration {
 	struct xenbus_driver xd;
 	struct xenbus_device_id ids[2];
 	const void *driver; /* const xenidc::xb::Driver * */
+	unsigned int nattr;
+	struct device_attribute *attr; /* the driver's per-device files */
 };
 
 struct xbl_watch {
@@ -48,10 +42,36 @@ struct xbl_stats {
 
 struct xbl_dev {
 	void *device; /* xenidc::xb::Device * */
+	struct xenbus_device *dev;
+	struct xbl_registration *reg;
 	struct xbl_stats *stats;
+	unsigned int nattr; /* files made */
 	unsigned int nwatch;
 	struct xbl_watch watch[XBL_MAX_WATCHES];
+	struct list_head deferred; /* on xbl_deferred once removed */
 };
+
+/*
+ * Removed devices whose teardown still waits for their frontend's I/O. Each
+ * holds a reference to its xenbus device until xi_xs_released(). Unloading
+ * a driver waits for its entries to go, and so does binding one to the
+ * same device again (its rings and event channels are still in use).
+ */
+static LIST_HEAD(xbl_deferred);
+static DEFINE_SPINLOCK(xbl_deferred_lock); /* a leaf */
+static DECLARE_WAIT_QUEUE_HEAD(xbl_deferred_wq);
+
+static bool xbl_is_deferred(struct xenbus_device *dev, struct xbl_registration *reg)
+{
+	struct xbl_dev *xd;
+	bool found = false;
+
+	spin_lock(&xbl_deferred_lock);
+	list_for_each_entry(xd, &xbl_deferred, deferred)
+		found |= dev ? xd->dev == dev : xd->reg == reg;
+	spin_unlock(&xbl_deferred_lock);
+	return found;
+}
 
 static struct xenbus_device *xb(struct xi_xbdev *dev)
 {
@@ -131,9 +151,21 @@ EXPORT_SYMBOL_GPL(xi_xs_unregister);
 
 void xi_xs_released(struct xi_xbdev *dev)
 {
-	put_device(&xb(dev)->dev);
-	if (atomic_dec_and_test(&xbl_deferred))
-		wake_up_all(&xbl_deferred_wq);
+	struct xbl_dev *xd, *found = NULL;
+
+	spin_lock(&xbl_deferred_lock);
+	list_for_each_entry(xd, &xbl_deferred, deferred)
+		if (xd->dev == xb(dev)) {
+			found = xd;
+			list_del(&xd->deferred);
+			break;
+		}
+	spin_unlock(&xbl_deferred_lock);
+	if (WARN_ON_ONCE(!found))
+		return;
+	put_device(&found->dev->dev);
+	kfree(found);
+	wake_up_all(&xbl_deferred_wq);
 }
 EXPORT_SYMBOL_GPL(xi_xs_released);
 
@@ -218,6 +250,30 @@ static void xbl_stats_remove(struct xbl_stats *s)
 	kobject_put(&s->kobj);
 }
 
+/* ---- the driver's own files (xen-blkback's physical_device, mode) ---- */
+
+static ssize_t xbl_attr_show(struct device *d, struct device_attribute *attr, char *buf)
+{
+	struct xbl_dev *xd = dev_get_drvdata(d);
+
+	return xbl_show(xd->device, attr - xd->reg->attr, buf, PAGE_SIZE);
+}
+
+static void xbl_attrs_add(struct xbl_dev *xd)
+{
+	while (xd->nattr < xd->reg->nattr &&
+	       !device_create_file(&xd->dev->dev, &xd->reg->attr[xd->nattr]))
+		xd->nattr++;
+	if (xd->nattr < xd->reg->nattr)
+		dev_warn(&xd->dev->dev, "no %s in sysfs\n", xd->reg->attr[xd->nattr].attr.name);
+}
+
+static void xbl_attrs_remove(struct xbl_dev *xd)
+{
+	while (xd->nattr)
+		device_remove_file(&xd->dev->dev, &xd->reg->attr[--xd->nattr]);
+}
+
 /* ---- the xenbus driver ---- */
 
 static void xbl_watch_fired(struct xenbus_watch *w, const char *path, const char *token)
@@ -244,13 +300,15 @@ static void xbl_unwatch(struct xbl_dev *xd)
 static void xbl_dev_release(struct xenbus_device *dev, struct xbl_dev *xd)
 {
 	xbl_unwatch(xd);
+	xbl_attrs_remove(xd);
 	xbl_stats_remove(xd->stats);
 	dev_set_drvdata(&dev->dev, NULL);
 	get_device(&dev->dev);
-	atomic_inc(&xbl_deferred);
+	spin_lock(&xbl_deferred_lock);
+	list_add(&xd->deferred, &xbl_deferred);
+	spin_unlock(&xbl_deferred_lock);
 	if (xbl_remove(xd->device))
 		xi_xs_released((struct xi_xbdev *)dev);
-	kfree(xd);
 }
 
 static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_id *id)
@@ -263,9 +321,14 @@ static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_i
 
 	if (n > XBL_MAX_WATCHES)
 		return -EINVAL;
+	/* Bound again after an unbind: the last teardown ends first. */
+	if (wait_event_interruptible(xbl_deferred_wq, !xbl_is_deferred(dev, NULL)))
+		return -EINTR;
 	xd = kzalloc(sizeof(*xd), GFP_KERNEL);
 	if (!xd)
 		return -ENOMEM;
+	xd->dev = dev;
+	xd->reg = reg;
 	err = xbl_probe(reg->driver, (struct xi_xbdev *)dev, &xd->device);
 	if (err) {
 		kfree(xd);
@@ -273,6 +336,7 @@ static int xbl_dev_probe(struct xenbus_device *dev, const struct xenbus_device_i
 	}
 	dev_set_drvdata(&dev->dev, xd);
 	xd->stats = xbl_stats_add(dev, reg->driver, xd->device);
+	xbl_attrs_add(xd);
 	for (i = 0; i < n; i++) {
 		struct xbl_watch *xw = &xd->watch[i];
 
@@ -302,6 +366,34 @@ static void xbl_dev_remove(struct xenbus_device *dev)
 	xbl_dev_release(dev, dev_get_drvdata(&dev->dev));
 }
 
+/* Under the device's reclaim_sem: probe and remove wait for it. */
+static void xbl_dev_reclaim(struct xenbus_device *dev)
+{
+	struct xbl_dev *xd = dev_get_drvdata(&dev->dev);
+
+	if (xd)
+		xbl_reclaim(xd->device);
+}
+
+static int xbl_attrs_init(struct xbl_registration *reg)
+{
+	unsigned int i;
+
+	reg->nattr = xbl_driver_nattrs(reg->driver);
+	if (!reg->nattr)
+		return 0;
+	reg->attr = kcalloc(reg->nattr, sizeof(*reg->attr), GFP_KERNEL);
+	if (!reg->attr)
+		return -ENOMEM;
+	for (i = 0; i < reg->nattr; i++) {
+		sysfs_attr_init(&reg->attr[i].attr);
+		reg->attr[i].attr.name = xbl_driver_attr_name(reg->driver, i);
+		reg->attr[i].attr.mode = 0444;
+		reg->attr[i].show = xbl_attr_show;
+	}
+	return 0;
+}
+
 int xbl_register(const void *driver, struct module *owner, const char *mod_name,
 		 const char *name, struct xbl_registration **out)
 {
@@ -314,11 +406,18 @@ int xbl_register(const void *driver, struct module *owner, const char *mod_name,
 	if (!reg)
 		return -ENOMEM;
 	reg->driver = driver;
+	err = xbl_attrs_init(reg);
+	if (err) {
+		kfree(reg);
+		return err;
+	}
 	strscpy(reg->ids[0].devicetype, xbl_driver_type(driver), sizeof(reg->ids[0].devicetype));
 	reg->xd.ids = reg->ids;
 	reg->xd.probe = xbl_dev_probe;
 	reg->xd.otherend_changed = xbl_dev_otherend_changed;
 	reg->xd.remove = xbl_dev_remove;
+	reg->xd.reclaim_memory = xbl_dev_reclaim;
+	reg->xd.allow_rebind = xbl_driver_allow_rebind(driver);
 	/*
 	 * By default the driver is named after its device type, as the in-tree
 	 * backends are: the bus refuses a second "vbd" driver, so blkback2 and
@@ -327,6 +426,7 @@ int xbl_register(const void *driver, struct module *owner, const char *mod_name,
 	reg->xd.name = name;
 	err = __xenbus_register_backend(&reg->xd, owner, mod_name);
 	if (err) {
+		kfree(reg->attr);
 		kfree(reg);
 		return err;
 	}
@@ -339,8 +439,9 @@ void xbl_unregister(struct xbl_registration *reg)
 {
 	xenbus_unregister_driver(&reg->xd);
 	/* The teardowns run the driver's code: they end before its module. */
-	wait_event(xbl_deferred_wq, !atomic_read(&xbl_deferred));
+	wait_event(xbl_deferred_wq, !xbl_is_deferred(NULL, reg));
 	xi_work_flush_all();
+	kfree(reg->attr);
 	kfree(reg);
 }
 EXPORT_SYMBOL_GPL(xbl_unregister);

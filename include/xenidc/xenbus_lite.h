@@ -84,6 +84,7 @@ struct Key {
 	const char *const *choices; // kEnum: nullptr-terminated
 	const char *order_key;	    // kGrantRefs: 2^order refs named <name><i>
 	bool per_queue;		    // under queue-<q>/ when there are several queues
+	bool lenient;		    // a value that does not parse counts as absent
 
 	constexpr Key PerQueue() const
 	{
@@ -98,6 +99,15 @@ struct Key {
 		k.def = default_value;
 		return k;
 	}
+	// Tolerated as xen-blkback tolerates it: a kU32 value that does not
+	// parse or is out of bounds is the default; a kGrantRefs order key that
+	// does not parse means one page (one out of bounds still fails).
+	constexpr Key Lenient() const
+	{
+		Key k = *this;
+		k.lenient = true;
+		return k;
+	}
 };
 
 // Offset of a config field, for Key::offset.
@@ -105,11 +115,12 @@ struct Key {
 
 constexpr Key U32(const char *name, Dir d, uint16_t off, uint32_t min, uint32_t max)
 {
-	return {name, d, Type::kU32, true, off, min, max, 0, nullptr, nullptr, nullptr, false};
+	return {name, d,       Type::kU32, true,    off,   min,	 max,
+		0,    nullptr, nullptr,	   nullptr, false, false};
 }
 constexpr Key U32Ref(const char *name, Dir d, uint16_t off, const uint32_t *max_ref)
 {
-	return {name, d, Type::kU32, true, off, 0, ~0u, 0, max_ref, nullptr, nullptr, false};
+	return {name, d, Type::kU32, true, off, 0, ~0u, 0, max_ref, nullptr, nullptr, false, false};
 }
 constexpr Key Flag(const char *name, Dir d, uint16_t off)
 {
@@ -117,23 +128,25 @@ constexpr Key Flag(const char *name, Dir d, uint16_t off)
 }
 constexpr Key String(const char *name, Dir d, uint16_t off, uint32_t size)
 {
-	return {name, d, Type::kString, true, off, 0, size, 0, nullptr, nullptr, nullptr, false};
+	return {name, d,       Type::kString, true,    off,   0,    size,
+		0,    nullptr, nullptr,	      nullptr, false, false};
 }
 constexpr Key Enum(const char *name, Dir d, uint16_t off, const char *const *choices)
 {
-	return {name, d, Type::kEnum, true, off, 0, 0, 0, nullptr, choices, nullptr, false};
+	return {name, d, Type::kEnum, true, off, 0, 0, 0, nullptr, choices, nullptr, false, false};
 }
 constexpr Key DevNum(const char *name, Dir d, uint16_t off)
 {
-	return {name, d, Type::kDevNum, true, off, 0, 0, 0, nullptr, nullptr, nullptr, false};
+	return {name, d,       Type::kDevNum, true,    off,   0,    0,
+		0,    nullptr, nullptr,	      nullptr, false, false};
 }
 // One ring reference named `name`, or 2^order named <name>0.. when the
 // frontend wrote `order_key` (bounded by max_order_ref; nullptr: always one).
 constexpr Key GrantRefs(const char *name, Dir d, uint16_t off, const char *order_key,
 			const uint32_t *max_order_ref)
 {
-	return {name, d, Type::kGrantRefs, true,    off,       0,
-		0,    0, max_order_ref,	   nullptr, order_key, false};
+	return {name,	       d,	Type::kGrantRefs, true,	 off,  0, 0, 0,
+		max_order_ref, nullptr, order_key,	  false, false};
 }
 
 // Writes keys of the backend directory, inside a transaction when there is one.
@@ -161,6 +174,12 @@ struct Ops {
 	Status (*connect)(void *ctx, const void *config);
 	// Keys written in the connect transaction, just before Connected.
 	Status (*publish)(void *ctx, Writer &w);
+	// Driver::attrs[i] as one line, for sysfs; the length, or -errno.
+	// Called with the device's lock held (the config is stable).
+	int (*show)(void *ctx, unsigned i, char *buf, size_t len);
+	// dom0 is short of memory: give back what is idle, soon. Called from
+	// memory reclaim: must not sleep or allocate (may be nullptr).
+	void (*reclaim)(void *ctx);
 	// Starts undoing connect, or what a failed connect left; never waits
 	// for the frontend's I/O. true: everything is released already; false:
 	// the driver calls Device::Disconnected() when it is, from another
@@ -187,6 +206,11 @@ struct Driver {
 	uint32_t config_size;
 	// Per-device counters, shown in sysfs as statistics/<name>.
 	ktl::Span<const char *const> stats;
+	// Per-device sysfs files beside statistics/ (ops.show).
+	ktl::Span<const char *const> attrs;
+	// Unbinding the driver leaves the frontend connected, and binding it
+	// again reconnects to the same rings (xen-blkback's allow_rebind).
+	bool allow_rebind;
 	Ops ops;
 };
 
@@ -233,6 +257,12 @@ public:
 	// hears xi_xs_released()).
 	bool Remove();
 	uint64_t Stat(unsigned i) { return drv_.ops.stat ? drv_.ops.stat(ctx_, i) : 0; }
+	int Show(unsigned i, char *buf, size_t len);
+	void Reclaim()
+	{
+		if (drv_.ops.reclaim)
+			drv_.ops.reclaim(ctx_);
+	}
 
 	template <class Fn> Status Transaction(Fn &&fn)
 	{

@@ -32,6 +32,13 @@ const char *xbl_driver_watch(const void *driver, unsigned int i);
 unsigned int xbl_driver_nstats(const void *driver);
 const char *xbl_driver_stat_name(const void *driver, unsigned int i);
 uint64_t xbl_stat(void *device, unsigned int i);
+unsigned int xbl_driver_nattrs(const void *driver);
+const char *xbl_driver_attr_name(const void *driver, unsigned int i);
+bool xbl_driver_allow_rebind(const void *driver);
+/* Attribute i as one line into buf; its length or -errno. May sleep. */
+int xbl_show(void *device, unsigned int i, char *buf, size_t len);
+/* From memory reclaim: never sleeps. */
+void xbl_reclaim(void *device);
 int xbl_probe(const void *driver, struct xi_xbdev *dev, void **device);
 void xbl_backend_changed(void *device, const char *path);
 void xbl_frontend_changed(void *device, int state);
