@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * blkback2: opening the backing block device, its properties, and noticing
- * when it is resized.
+ * blkback2: opening the backing block device, and its properties.
  */
 #define pr_fmt(fmt) "blkback2: " fmt
 
@@ -10,9 +9,6 @@
 
 #include "backing.h"
 #include "bdev.h"
-
-/* How often to look for a new size; the block layer has no notifier for it. */
-#define BB2_RESIZE_POLL (HZ)
 
 int bb2_backing_open(u32 major, u32 minor, bool readonly, struct bb2_backing **out)
 {
@@ -47,14 +43,12 @@ int bb2_backing_open(u32 major, u32 minor, bool readonly, struct bb2_backing **o
 	/* dom0's cached pages of the device must not shadow the guest's writes. */
 	sync_blockdev(b->bdev);
 	invalidate_bdev(b->bdev);
-	b->sectors = bdev_nr_sectors(b->bdev);
 	*out = b;
 	return 0;
 }
 
 void bb2_backing_close(struct bb2_backing *b)
 {
-	bb2_backing_watch_size(b, NULL, NULL);
 #if BB2_BDEV_FILE
 	fput(b->file);
 #else
@@ -86,28 +80,4 @@ void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info)
 u64 bb2_backing_sectors(struct bb2_backing *b)
 {
 	return bdev_nr_sectors(b->bdev);
-}
-
-static void bb2_resize_poll(struct work_struct *work)
-{
-	struct bb2_backing *b = container_of(to_delayed_work(work), struct bb2_backing, resize);
-	sector_t now = bdev_nr_sectors(b->bdev);
-
-	if (now != b->sectors) {
-		b->sectors = now;
-		b->on_resize(b->arg, now);
-	}
-	schedule_delayed_work(&b->resize, BB2_RESIZE_POLL);
-}
-
-void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *arg, u64 sectors), void *arg)
-{
-	if (b->on_resize)
-		cancel_delayed_work_sync(&b->resize);
-	b->on_resize = fn;
-	b->arg = arg;
-	if (fn) {
-		INIT_DELAYED_WORK(&b->resize, bb2_resize_poll);
-		schedule_delayed_work(&b->resize, BB2_RESIZE_POLL);
-	}
 }

@@ -16,8 +16,9 @@ extern "C" {
 struct bb2_backing;
 
 /*
- * Tunables: module parameters (module.c), read when a ring connects; batch,
- * map_batch and coalesce_us are writable and read at each pass.
+ * Tunables: module parameters (module.c). The writable ones are read with
+ * READ_ONCE where they apply: at a probe (max_queues), a connect
+ * (feature_persistent, max_persistent_grants) or each pass (the rest).
  */
 struct bb2_limits {
 	uint32_t max_indirect_segments;
@@ -31,6 +32,7 @@ struct bb2_limits {
 	uint32_t coalesce_us;	 /* longest a deep ring holds an answer, 0: off */
 	uint32_t max_guest_mib;	 /* dom0 memory one guest's vbds may hold, 0: no cap */
 	uint32_t persistent_idle_s; /* unused this long, a persistent grant goes */
+	uint32_t log_stats;	 /* every 10 s, a busy vbd logs its statistics */
 };
 
 extern struct bb2_limits bb2_limits;
@@ -55,6 +57,7 @@ extern struct bb2_limits bb2_limits;
 	.coalesce_us = 2000,			\
 	.max_guest_mib = 256,			\
 	.persistent_idle_s = 60,		\
+	.log_stats = 0,				\
 }
 
 struct bb2_info {
@@ -73,14 +76,11 @@ struct bb2_info {
 int bb2_backing_open(uint32_t major, uint32_t minor, bool readonly, struct bb2_backing **out);
 void bb2_backing_close(struct bb2_backing *b);
 void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info);
-/* The current size in 512-byte sectors (it can change: online resize). */
-uint64_t bb2_backing_sectors(struct bb2_backing *b);
 /*
- * Calls fn(arg, sectors) from process context whenever the size changes,
- * until bb2_backing_close(). NULL fn stops it.
+ * The current size in 512-byte sectors. It can change (online resize): the
+ * rings look at each pass, as xen-blkback does, rather than a timer per vbd.
  */
-void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *arg, uint64_t sectors),
-			    void *arg);
+uint64_t bb2_backing_sectors(struct bb2_backing *b);
 
 enum bb2_op {
 	BB2_READ,

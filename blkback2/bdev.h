@@ -5,7 +5,6 @@
 
 #include <linux/blkdev.h>
 #include <linux/version.h>
-#include <linux/workqueue.h>
 
 /* 6.9 replaced blkdev_get_by_dev() with opening the device as a file. */
 #define BB2_BDEV_FILE (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0))
@@ -17,10 +16,6 @@ struct bb2_backing {
 #else
 	fmode_t mode;
 #endif
-	struct delayed_work resize;	/* polls the size (online resize) */
-	void (*on_resize)(void *arg, u64 sectors);
-	void *arg;
-	sector_t sectors;		/* the size last reported */
 };
 
 #endif

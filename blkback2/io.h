@@ -137,6 +137,12 @@ public:
 	RbrMapperPool *pool() { return pool_; }
 	// Any context: the last bio of q completed.
 	void Finished(Request *q);
+	// dom0 is short of memory: the next pass gives back what is idle.
+	void Squeeze()
+	{
+		squeeze_.Store(true);
+		events().Kick();
+	}
 
 private:
 	Ring() = default;
@@ -182,6 +188,7 @@ private:
 	Mapping **finishing_ = nullptr;		  // scratch for batched unmaps
 	uint64_t trim_at_ = 0;			  // xi_now_ns() of the next Trim, 0: none due
 	ktl::Atomic<bool> wake_on_answer_{false}; // a trim waits for the ring to idle
+	ktl::Atomic<bool> squeeze_{false};	  // trim now (memory pressure)
 	// An indirect request's descriptor pages, while they are copied out.
 	SgElement indirect_sg_[blkif::kMaxIndirectPages];
 	MappedElem indirect_elems_[blkif::kMaxIndirectPages];
@@ -208,15 +215,22 @@ public:
 
 	// From the xenbus glue (xenbus.cpp), serialised by xenbus_lite.
 	Status Configure(uint32_t major, uint32_t minor, bool readonly, bool discard_enabled);
-	Status Connect(ktl::Span<const Ring::Config> rings, bool cdrom);
+	// persistent: the frontend's feature-persistent.
+	Status Connect(ktl::Span<Ring::Config> rings, bool persistent, bool cdrom);
 	Status Publish(xb::Writer &w);
 	// Starts stopping every ring; true if none is left running (else
 	// xenbus_lite hears Disconnected() when the last one is gone).
 	bool Disconnect();
+	// From memory reclaim: each ring trims at its next pass.
+	void Reclaim();
 	~Vbd();
 
 	// From the rings.
 	void RingGone();
+	// At each pass: a new size is announced, and with log_stats the
+	// statistics are logged every 10 s.
+	void CheckSize();
+	void MaybeLogStats(uint64_t now_ns);
 	xi_budget *budget() const { return budget_; }
 	bb2_backing *backing() const { return backing_; }
 	const bb2_info &info() const { return info_; }
@@ -229,19 +243,28 @@ public:
 	xb::Device &device() { return dev_; }
 
 private:
-	static void Resized(void *arg, uint64_t sectors);
+	void Resized(uint64_t sectors);
 
 	xb::Device &dev_;
 	bb2_backing *backing_ = nullptr;
 	xi_budget *budget_ = nullptr; // the guest's, shared with its other devices
 	bb2_info info_{};
 	bool discard_enabled_ = true;
-	Ring *rings_[xb::kMaxQueues] = {};
-	uint32_t nrings_ = 0;
+	uint32_t offered_persistent_ = 0;  // feature_persistent at the connect
+	ktl::Atomic<uint64_t> sectors_{0}; // the size the frontend was told
+	ktl::Atomic<uint64_t> next_log_ns_{0};
+	// Changed under xenbus_lite's lock; the lock is for Reclaim().
+	SpinLock rings_lock_{XI_LOCK_CLASS("blkback2::Vbd::rings_lock_")};
+	Ring *rings_[xb::kMaxQueues] XI_GUARDED_BY(rings_lock_) = {};
+	uint32_t nrings_ XI_GUARDED_BY(rings_lock_) = 0;
 	ktl::Atomic<uint32_t> stopping_rings_{0}; // and one while starting them
 	ktl::Atomic<bool> connected_{false};
 	ktl::Counter stats_[BB2_NR_STATS];
 };
+
+// The xenbus driver, with the protocol rules of either architecture (the
+// module's is blkif::kArch's).
+const xb::Driver &VbdDriver(blkif::Arch arch);
 
 } // namespace blkback2
 

@@ -45,55 +45,62 @@ MODULE_PARM_DESC(max_indirect_segments,
 		 "Most segments per indirect request, 11-512 (default 256)");
 module_param_named(max_ring_page_order, bb2_limits.max_ring_page_order, uint, 0444);
 MODULE_PARM_DESC(max_ring_page_order, "Largest ring a frontend may use, as log2 of pages, 0-4 (default 4)");
-module_param_named(max_queues, bb2_limits.max_queues, uint, 0444);
-MODULE_PARM_DESC(max_queues, "Most queues (rings) per vbd, 1-16 (default 0: one per online CPU)");
 module_param_named(pool_pages, bb2_limits.pool_frames, uint, 0444);
 MODULE_PARM_DESC(pool_pages, "Grant-mappable pages per ring; requests wait when they are used up (default 1056)");
-module_param_named(max_persistent_grants, bb2_limits.max_persistent, uint, 0444);
+
+/*
+ * Writable parameters take effect where xen-blkback's do: max_queues at the
+ * next vbd's probe, feature_persistent and max_persistent_grants at the
+ * next connect, the rest at a ring's next pass. Each write is range-checked
+ * as at load.
+ */
+#define BB2_WRITABLE(name, field, lo, hi)					\
+	static int bb2_set_##name(const char *val, const struct kernel_param *kp) \
+	{									\
+		return param_set_uint_minmax(val, kp, lo, hi);			\
+	}									\
+	static const struct kernel_param_ops bb2_##name##_ops = {		\
+		.set = bb2_set_##name,						\
+		.get = param_get_uint,						\
+	};									\
+	module_param_cb(name, &bb2_##name##_ops, &bb2_limits.field, 0644)
+
+static unsigned int bb2_default_queues(void)
+{
+	return min_t(unsigned int, num_online_cpus(), BB2_MAX_QUEUES);
+}
+
+static int bb2_set_max_queues(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_uint_minmax(val, kp, 0, BB2_MAX_QUEUES);
+
+	if (!err && !bb2_limits.max_queues)
+		bb2_limits.max_queues = bb2_default_queues();
+	return err;
+}
+
+static const struct kernel_param_ops bb2_max_queues_ops = {
+	.set = bb2_set_max_queues,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_queues, &bb2_max_queues_ops, &bb2_limits.max_queues, 0644);
+MODULE_PARM_DESC(max_queues, "Most queues (rings) per vbd, 0-16; 0: one per online CPU (default; writable)");
+BB2_WRITABLE(feature_persistent, persistent, 0, 1);
+MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1; writable)");
+BB2_WRITABLE(max_persistent_grants, max_persistent, 0, 1u << 20);
 MODULE_PARM_DESC(max_persistent_grants,
-		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056)");
-module_param_named(feature_persistent, bb2_limits.persistent, uint, 0444);
-MODULE_PARM_DESC(feature_persistent, "Offer persistent grants to frontends, 0 or 1 (default 1)");
-/* batch, map_batch and coalesce_us are writable, range-checked as at load. */
-static int bb2_set_batch(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 1, 1024);
-}
-
-static int bb2_set_map_batch(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 0, 512);
-}
-
-static int bb2_set_coalesce_us(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 0, 100000);
-}
-
-static const struct kernel_param_ops bb2_batch_ops = {
-	.set = bb2_set_batch,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops bb2_map_batch_ops = {
-	.set = bb2_set_map_batch,
-	.get = param_get_uint,
-};
-
-static const struct kernel_param_ops bb2_coalesce_us_ops = {
-	.set = bb2_set_coalesce_us,
-	.get = param_get_uint,
-};
-
-module_param_cb(batch, &bb2_batch_ops, &bb2_limits.batch, 0644);
+		 "Persistent grants kept mapped per ring, at most pool_pages (default 1056; writable)");
+BB2_WRITABLE(batch, batch, 1, 1024);
 MODULE_PARM_DESC(batch, "Requests a ring handles before yielding to others, 1-1024 (default 32; writable)");
-module_param_cb(map_batch, &bb2_map_batch_ops, &bb2_limits.map_batch, 0644);
+BB2_WRITABLE(map_batch, map_batch, 0, 512);
 MODULE_PARM_DESC(map_batch,
 		 "Most grant (un)map operations per hypercall, 0-512; 0: all of a request's at once (default), 1: no batching (for measurements; writable)");
-
-module_param_cb(coalesce_us, &bb2_coalesce_us_ops, &bb2_limits.coalesce_us, 0644);
+BB2_WRITABLE(coalesce_us, coalesce_us, 0, 100000);
 MODULE_PARM_DESC(coalesce_us,
 		 "Event coalescing for a frontend with 4 or more small requests out: no kicks, answers held until a quarter of its requests in flight completed, it queued a quarter anew, or at most this many microseconds passed, 0-100000 (default 2000; 0: one event per request; writable)");
+BB2_WRITABLE(log_stats, log_stats, 0, 1);
+MODULE_PARM_DESC(log_stats, "Every 10 s, each busy vbd logs its statistics, 0 or 1 (default 0; writable)");
 
 module_param_named(max_guest_mib, bb2_limits.max_guest_mib, uint, 0644);
 MODULE_PARM_DESC(max_guest_mib,
@@ -122,13 +129,14 @@ static int __init blkback2_init(void)
 	struct bb2_limits *l = &bb2_limits;
 
 	if (!l->max_queues)
-		l->max_queues = min_t(unsigned int, num_online_cpus(), BB2_MAX_QUEUES);
+		l->max_queues = bb2_default_queues();
 	if (bb2_check("max_indirect_segments", l->max_indirect_segments, 11, 512) ||
 	    bb2_check("max_ring_page_order", l->max_ring_page_order, 0,
 		      XENBUS_MAX_RING_GRANT_ORDER) ||
 	    bb2_check("max_queues", l->max_queues, 1, BB2_MAX_QUEUES) ||
 	    bb2_check("pool_pages", l->pool_frames, l->max_indirect_segments, 1u << 20) ||
-	    bb2_check("feature_persistent", l->persistent, 0, 1))
+	    bb2_check("feature_persistent", l->persistent, 0, 1) ||
+	    bb2_check("log_stats", l->log_stats, 0, 1))
 		return -EINVAL;
 	return xbl_register(bb2_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME,
 			    bb2_coexist ? KBUILD_MODNAME : NULL, &bb2_reg);

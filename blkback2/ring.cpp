@@ -122,9 +122,13 @@ void Ring::Pass(BackendDevice *self)
 	r->consumed_ = 0;
 	r->pass_segs_ = 0;
 	r->outcome_ = Outcome::kIdle;
-	if (!r->stopping() && !r->broken_)
+	if (!r->stopping() && !r->broken_) {
+		r->vbd_->CheckSize();
 		bb2_plugged(&Ring::ConsumePlugged, r);
+	}
 	r->FinishPass();
+	if (r->consumed_)
+		r->vbd_->MaybeLogStats(xi_now_ns());
 	r->MaybeTrim();
 }
 
@@ -143,6 +147,11 @@ void Ring::MaybeTrim()
 
 	if (stopping())
 		return;
+	if (squeeze_.Exchange(false)) { // what is free goes now; grants stay
+		store_.Trim();
+		pool_->Trim(0);
+		holds = pool_->live_frames() || store_.held();
+	}
 	if (consumed_ && holds)
 		trim_at_ = now + kTrimDelayNs;
 	if (in_flight() || polling_) {

@@ -49,7 +49,7 @@ public:
 			Remove();
 	}
 
-	void Probe() { ASSERT_EQ(xbl_probe(bb2_xenbus_driver(), dev_.xb(), &device_), 0); }
+	void Probe() { ASSERT_EQ(xbl_probe(driver, dev_.xb(), &device_), 0); }
 	void Hotplug(const char *mode = "w", const char *pdev = "ca:1")
 	{
 		xs_.Write(dev_.Back("physical-device"), pdev);
@@ -81,6 +81,8 @@ public:
 		if (*protocol) // "": no key at all
 			xs_.Write(dev_.Front("protocol"), protocol);
 		xs_.Write(dev_.Front("feature-persistent"), persistent ? "1" : "0");
+		for (auto &[k, v] : front_keys)
+			xs_.Write(dev_.Front(k), v);
 		xbl_frontend_changed(device_, 3);
 	}
 	void Attach(unsigned queues = 1, unsigned order = 0, bool persistent = false)
@@ -95,6 +97,13 @@ public:
 		xs_.Write(dev_.Front("state"), std::to_string(st));
 		xbl_frontend_changed(device_, st);
 	}
+	// The xenbus_lite device, for the glue's entry points.
+	void *handle() { return device_; }
+	// The driver probed (the module's, or one with another architecture's
+	// protocol rules), and keys Connect() writes last, overriding its own.
+	const void *driver = bb2_xenbus_driver();
+	std::vector<std::pair<std::string, std::string>> front_keys;
+
 	// The device's removal, and the teardown it may have to wait for.
 	void Remove()
 	{

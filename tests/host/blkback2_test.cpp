@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "../../blkback2/io.h"
 #include "blk_front.h"
 #include "fake_disk.h"
 #include "sim_test.h"
@@ -610,6 +611,84 @@ TEST_F(Blkback2Test, MissingProtocolMeansX86_32)
 		  blkif::kRspOkay);
 }
 
+// On Arm the native layout is x86_64's, named "arm-abi"; a frontend that
+// writes no protocol has it. On x86, "arm-abi" is nobody's.
+TEST_F(Blkback2Test, ProtocolKeyFollowsTheBackendsArchitecture)
+{
+	for (const char *proto : {"", "arm-abi", "x86_64-abi"}) {
+		SCOPED_TRACE(*proto ? proto : "no key");
+		BlkFront<Abi::kX86_64> f(sim_, xs_, kGuest, 51744);
+		f.driver = &blkback2::VbdDriver(blkif::Arch::kArm);
+		f.Probe();
+		f.Hotplug();
+		f.Connect(1, 0, false, proto);
+		ASSERT_EQ(f.dev().state, 4);
+		EXPECT_EQ(f.Do(f.Rw(3, blkif::kOpRead, 0, {{f.Grant(f.Frame(), false), 0, 7}})),
+			  blkif::kRspOkay);
+	}
+	{
+		SCOPED_TRACE("an Arm frontend on x86");
+		BlkFront<Abi::kX86_64> f(sim_, xs_, kGuest, 51744);
+		f.driver = &blkback2::VbdDriver(blkif::Arch::kX86);
+		f.Probe();
+		f.Hotplug();
+		f.Connect(1, 0, false, "arm-abi");
+		EXPECT_EQ(f.dev().state, 5);
+		EXPECT_EQ(sim_.counters().rings, 0);
+	}
+	EXPECT_EQ(&blkback2::VbdDriver(blkif::kArch), bb2_xenbus_driver()) << "the module's own";
+}
+
+// What xen-blkback tolerates: a ring-page-order that is no number means one
+// page, a feature-persistent that is neither 0 nor 1 means off. A page order
+// past the maximum still fails the device.
+TEST_F(Blkback2Test, ToleratedValuesConnectAsXenBlkbackWould)
+{
+	struct Case {
+		const char *key, *value;
+		bool connects;
+	} cases[] = {
+		{"ring-page-order", "one", true},    {"ring-page-order", "", true},
+		{"ring-page-order", "5", false},     {"feature-persistent", "2", true},
+		{"feature-persistent", "yes", true}, {"event-channel", "x", false},
+	};
+	unsigned devid = 51712;
+	for (const Case &c : cases) {
+		SCOPED_TRACE(std::string(c.key) + "=" + c.value);
+		long unmaps = sim_.counters().unmap_ops;
+		BlkFront<Abi::kX86_64> f(sim_, xs_, kGuest, devid += 16); // fresh keys
+		f.front_keys = {{c.key, c.value}};
+		f.Probe();
+		f.Hotplug();
+		f.Connect(1, 0, true);
+		ASSERT_EQ(f.dev().state, c.connects ? 4 : 5)
+			<< (f.dev().fatal.empty() ? "" : f.dev().fatal.back());
+		if (!c.connects)
+			continue;
+		std::vector<Seg> segs = {{G(f), 0, 7}};
+		EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, segs)), blkif::kRspOkay);
+		EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, segs)), blkif::kRspOkay);
+		bool persistent = std::string(c.key) != "feature-persistent";
+		EXPECT_EQ(sim_.counters().unmap_ops - unmaps, persistent ? 0 : 2)
+			<< "persistent grants only when the frontend said 1";
+	}
+}
+
+// xen-blkback's sysfs files beside statistics/: physical_device as
+// "major:minor" in hex, and the mode the toolstack wrote.
+TEST_F(Blkback2Test, PhysicalDeviceAndModeReadAsXenBlkbacks)
+{
+	auto &f = Front();
+	f.Probe();
+	f.Hotplug("r", "fd:10");
+	char buf[64];
+	ASSERT_GT(xbl_show(f.handle(), 0, buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "fd:10\n");
+	ASSERT_GT(xbl_show(f.handle(), 1, buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "r\n");
+	EXPECT_LT(xbl_show(f.handle(), 2, buf, sizeof(buf)), 0);
+}
+
 TEST_F(Blkback2Test, PersistentGrantsAreMappedOnce)
 {
 	auto &f = Front();
@@ -1052,16 +1131,24 @@ TEST_F(Blkback2Test, HostileProducerFailsOnlyThatDevice)
 	other.Remove();
 }
 
-TEST_F(Blkback2Test, OnlineResizeIsAnnounced)
+// The rings look for a new size at each pass (as xen-blkback does), so an
+// idle vbd needs no timer; the first request after a resize announces it.
+TEST_F(Blkback2Test, OnlineResizeIsSeenAtTheNextRequestWithoutATimer)
 {
 	auto &f = Front();
 	f.Attach();
+	sim_.RunUntilIdle(); // the ring's first pass
 	int commits = xs_.commits();
+	long timers = sim_.counters().timers_fired;
 	disk_.Resize(kDiskSectors * 2);
+	sim_.RunUntilIdle();
+	EXPECT_EQ(f.Back("sectors"), std::to_string(kDiskSectors)) << "idle: nobody looked";
+	EXPECT_EQ(sim_.counters().timers_fired, timers) << "and no timer fired";
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
 	EXPECT_EQ(f.Back("sectors"), std::to_string(kDiskSectors * 2));
 	EXPECT_EQ(f.Back("state"), "4");
 	EXPECT_EQ(xs_.commits(), commits + 1) << "sectors and state in one transaction";
-	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, kDiskSectors + 8, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, kDiskSectors + 8, {{G(f), 0, 7}})), blkif::kRspOkay);
 }
 
 TEST_F(Blkback2Test, SmallPoolMakesRequestsWaitNotFail)
@@ -1207,6 +1294,80 @@ TEST_F(Blkback2Test, MemoryFollowsWhatTheFrontendUses)
 	sim_.RunUntilIdle(); // the ring idles, time passes: it gives back
 	EXPECT_LT(Charged(), 64u << 10) << "its slots stay, the rest went";
 	EXPECT_EQ(sim_.counters().pages, 0);
+}
+
+// dom0's memory reclaim (xenbus's reclaim_memory) makes a ring give back
+// what it holds idle at its next pass, not 10 s later.
+TEST_F(Blkback2Test, MemoryPressureMakesARingGiveBackAtOnce)
+{
+	auto &f = Front();
+	f.Attach();
+	uint32_t desc = f.Frame();
+	auto *d = reinterpret_cast<blkif::Segment *>(f.Data(desc));
+	for (int i = 0; i < 256; i++)
+		d[i] = {G(f), 0, 7, 0};
+	f.Send(f.Indirect(1, blkif::kOpRead, 0, 256, {f.Grant(desc, true)}));
+	sim_.RunNow();
+	ASSERT_EQ(f.Responses().size(), 1u);
+	uint64_t busy = Charged();
+	ASSERT_GE(busy, 256u * XI_PAGE_SIZE);
+	sim_.RunNow();
+	EXPECT_EQ(Charged(), busy) << "without pressure, it waits for the trim";
+	xbl_reclaim(f.handle());
+	sim_.RunNow(); // no time passes
+	EXPECT_LT(Charged(), 64u << 10) << "the frames and the indirect arrays went";
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+}
+
+// log_stats: a busy vbd logs its counters, at most every 10 s.
+TEST_F(Blkback2Test, LogStatsReportsEveryTenSecondsWhileBusy)
+{
+	auto count = [&] {
+		int n = 0;
+		for (auto &l : sim_.log())
+			n += l.find("| rd ") != std::string::npos;
+		return n;
+	};
+	auto &f = Front();
+	f.Attach();
+	EXPECT_EQ(f.Do(f.Rw(1, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(count(), 0) << "off by default";
+	bb2_limits.log_stats = 1;
+	EXPECT_EQ(f.Do(f.Rw(2, blkif::kOpRead, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(f.Do(f.Rw(3, blkif::kOpWrite, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	ASSERT_EQ(count(), 1);
+	EXPECT_NE(sim_.log().back().find("rd 2 | wr 0"), std::string::npos) << sim_.log().back();
+	sim_.Advance(10ull * 1000000000);
+	EXPECT_EQ(f.Do(f.Rw(4, blkif::kOpWrite, 0, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_EQ(count(), 2);
+}
+
+// Unbinding blkback2 from a connected vbd leaves the frontend connected
+// (allow_rebind); binding it again reconnects to the same rings, and what
+// the frontend queued meanwhile is answered.
+TEST_F(Blkback2Test, UnbindAndBindAgainKeepTheFrontendsRing)
+{
+	auto &f = Front();
+	f.Attach(2, 1);
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(f.Do(f.Rw(i, blkif::kOpWrite, 8 * i, {{G(f), 0, 7}})), blkif::kRspOkay);
+	EXPECT_TRUE(blkback2::VbdDriver(blkif::kArch).allow_rebind);
+	f.Remove(); // unbind: the kernel leaves the state as it is
+	EXPECT_EQ(sim_.counters().rings, 0);
+	EXPECT_EQ(sim_.counters().mappings, 0);
+	f.Send(f.Rw(10, blkif::kOpRead, 0, {{G(f), 0, 7}}), 1);
+	sim_.RunUntilQuiet();
+	EXPECT_EQ(f.Responses(1).size(), 0u) << "nobody bound";
+	f.Probe(); // bind: the backend keys are there, the frontend is Connected
+	f.FrontendState(4);
+	EXPECT_EQ(f.dev().state, 4);
+	sim_.RunUntilQuiet();
+	auto r = f.Responses(1);
+	ASSERT_EQ(r.size(), 1u) << "the request queued while unbound";
+	EXPECT_EQ(r[0].id, 10u);
+	for (unsigned q = 0; q < 2; q++)
+		EXPECT_EQ(f.Do(f.Rw(20 + q, blkif::kOpRead, 8, {{G(f), 0, 7}}), q),
+			  blkif::kRspOkay);
 }
 
 // Past the guest's budget a request waits for others to give back, and

@@ -44,8 +44,6 @@ void FakeDisk::Resize(uint64_t new_sectors)
 {
 	sectors = new_sectors;
 	data.resize(new_sectors * 512);
-	if (on_resize)
-		on_resize(resize_arg, new_sectors);
 }
 
 } // namespace sim
@@ -75,7 +73,6 @@ int bb2_backing_open(uint32_t major, uint32_t minor, bool readonly, struct bb2_b
 void bb2_backing_close(struct bb2_backing *b)
 {
 	b->disk->open = false;
-	b->disk->on_resize = nullptr;
 	delete b;
 }
 
@@ -88,12 +85,6 @@ void bb2_backing_info(struct bb2_backing *b, struct bb2_info *info)
 uint64_t bb2_backing_sectors(struct bb2_backing *b)
 {
 	return b->disk->sectors;
-}
-
-void bb2_backing_watch_size(struct bb2_backing *b, void (*fn)(void *, uint64_t), void *arg)
-{
-	b->disk->on_resize = fn;
-	b->disk->resize_arg = arg;
 }
 
 void bb2_submit(struct bb2_backing *b, enum bb2_op op, unsigned int flags, uint64_t sector,

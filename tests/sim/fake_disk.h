@@ -49,8 +49,6 @@ public:
 
 	// Used by the backing.h implementation.
 	static FakeDisk *Find(uint32_t major, uint32_t minor);
-	void (*on_resize)(void *, uint64_t) = nullptr;
-	void *resize_arg = nullptr;
 	uint32_t major, minor;
 };
 

@@ -52,6 +52,31 @@ static_assert(sizeof(Segment) == XI_BLKIF_SEGMENT_SIZE);
 
 enum class Abi { kX86_32, kX86_64 };
 
+// The frontend's "protocol" key names its ABI. xen-blkback's rules: the
+// backend's native name ("x86_64-abi" on x86, "arm-abi" on Arm) and the two
+// x86 names are accepted; no key means the backend's default, the 32-bit
+// layout on x86 (the oldest frontends) and the native one on Arm. Arm's
+// layout is x86_64's (64-bit fields 8-byte aligned).
+enum class Arch { kX86, kArm };
+#if defined(__aarch64__) || defined(__arm__)
+constexpr Arch kArch = Arch::kArm;
+#else
+constexpr Arch kArch = Arch::kX86;
+#endif
+template <Arch> struct Protocols {
+	static constexpr const char *kNames[] = {"x86_32-abi", "x86_64-abi", nullptr};
+	static constexpr uint32_t kAbsent = 0; // x86_32-abi
+};
+template <> struct Protocols<Arch::kArm> {
+	static constexpr const char *kNames[] = {"x86_32-abi", "x86_64-abi", "arm-abi", nullptr};
+	static constexpr uint32_t kAbsent = 2; // arm-abi
+};
+// The layout of Protocols<>::kNames[i].
+constexpr Abi ProtocolAbi(uint32_t i)
+{
+	return i == 0 ? Abi::kX86_32 : Abi::kX86_64;
+}
+
 // Field offsets in a request/response for one ABI.
 template <Abi A> struct Layout {
 	static constexpr size_t kHole = A == Abi::kX86_64 ? 4 : 0;
