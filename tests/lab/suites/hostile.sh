@@ -60,9 +60,10 @@ slow_disk() {
 	SLOW=/dev/mapper/slow
 	test -b $SLOW
 }
-# The reads in flight on a device-mapper device (its node is /dev/dm-N's).
+# The reads dm-delay holds back now ("dmsetup status": reads writes flushes;
+# the block layer's inflight count does not see them).
 inflight() { # NAME
-	awk '{ print $1 }' "/sys/block/$(dmsetup info -C --noheadings -o blkdevname "$1" | tr -d ' ')/inflight"
+	dmsetup status "$1" | awk '{ print $4 }'
 }
 
 # attach_timed NAME: xl block-attach of $LOOP to the first guest while a
@@ -80,7 +81,7 @@ attach_timed() {
 # disk: another guest's attach goes on meanwhile, then everything drains.
 hostile_close_slow() {
 	local b n
-	check "slow disk: null_blk answering each I/O after 20 s" slow_disk || return
+	check "slow disk: dm-delay answering each I/O after 20 s" slow_disk || return
 	check "hostile vbd close-slow: attach the slow disk" hattach "phy:$SLOW,xvde,w"
 	b=/local/domain/0/backend/vbd/$(hdomid)/$(vdev_num xvde)
 	hcheck vbd close-slow "a full ring of reads in flight, then the frontend closes"
@@ -116,42 +117,51 @@ hostile_close_sync() {
 
 # One 30 s run: the first guest reads xvdb (4 KiB random, QD8), a CPU-bound
 # task runs in dom0 on CPU 0, and with FLOOD=1 the hostile guest keeps its
-# vbd's ring full of invalid requests. Prints "IOPS SHARE" (the task's
-# share of a CPU).
+# vbd's ring full of invalid requests. Sets RUN="IOPS SHARE" (the task's
+# share of a CPU). Not in a subshell: g() counts its commands in SEQ.
 flood_run() { # FLOOD
-	local hog fl=0 c0 c1 t0 t1 iops
+	local hog fl=0 c0 c1 t0 t1
 	taskset -c 0 sh -c 'while :; do :; done' &
 	hog=$!
 	[ "$1" = 1 ] && { hg 120 "echo flood-invalid >/sys/kernel/debug/xihostile/vbd" >/dev/null & fl=$!; }
 	c0=$(awk '{ print $14 + $15 }' /proc/$hog/stat)
 	t0=$(up)
 	g 120 "fio --name=v --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randread --bs=4k --iodepth=8 --runtime=30 --time_based --output-format=terse --terse-version=3 | cut -d';' -f8"
-	iops=$GOUT
+	RUN=$GOUT
 	c1=$(awk '{ print $14 + $15 }' /proc/$hog/stat)
 	t1=$(up)
 	kill $hog
 	[ "$fl" = 0 ] || wait $fl
-	awk -v i="$iops" -v c=$((c1 - c0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%d %.2f\n", i, c / 100 / (b - a) }'
+	RUN=$(awk -v i="$RUN" -v c=$((c1 - c0)) -v a="$t0" -v b="$t1" 'BEGIN { printf "%d %.2f\n", i, c / 100 / (b - a) }')
+	echo "  $([ "$1" = 1 ] && echo flood || echo no flood): $RUN (IOPS, dom0 task's CPU share) over $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') s"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 25) }' # fio really ran
 }
 
 # Both runs for the backend serving both guests' xvdb now; sets
-# FLOOD_<name>="iops_ratio share_ratio" and prints the figures.
+# FR_IOPS and FR_SHARE, the ratios flood / no flood, and prints the figures.
 flood_pair() { # NAME
 	local q f
-	q=$(flood_run 0) f=$(flood_run 1)
-	echo "  $1: no flood: $q; flood: $f (IOPS, dom0 task's CPU share)"
+	flood_run 0 || return 1
+	q=$RUN
+	flood_run 1 || return 1
+	f=$RUN
 	echo "@@LAB metric flood $1 $q $f"
 	read -r FR_IOPS FR_SHARE <<<"$(echo "$q $f" | awk '{ printf "%.2f %.2f", $3 / $1, $4 / $2 }')"
 	echo "  $1: under the flood, the victim's IOPS x$FR_IOPS, the dom0 task's CPU share x$FR_SHARE"
 	[ -n "$FR_IOPS" ] && [ "$FR_IOPS" != 0.00 ]
 }
-
-# The flood, against blkback2 and against xen-blkback in this boot.
+rejected_counted() {
+	local n
+	n=$(cat "/sys/bus/xen-backend/devices/vbd-$(hdomid)-$(vdev_num xvdb)/statistics/rejected")
+	echo "  the hostile vbd's statistics/rejected: $n"
+	[ "$n" -gt 1000 ]
+}
 hostile_flood() {
 	local b2
 	check "flood, blkback2: the hostile guest's vbd" hattach "phy:$LOOP,xvdb,w"
 	check "flood, blkback2: 30 s with, 30 s without (the victim's 4 KiB QD8 reads, a dom0 task)" flood_pair blkback2
 	b2="$FR_IOPS $FR_SHARE"
+	check "flood, blkback2: statistics/rejected counts the invalid requests" rejected_counted
 	hdetach xvdb
 	detach xvdb && wait_for 30 no_vbds && rmmod blkback2 && modprobe xen-blkback &&
 		attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null &&
