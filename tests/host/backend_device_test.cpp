@@ -46,6 +46,12 @@ public:
 			events().Notify();
 		Answered(r);
 	}
+	// The driver's asynchronous stop: stopped is set once it ended.
+	bool StopLater()
+	{
+		return BeginStop([](BackendDevice *) { stopped = true; });
+	}
+	static inline bool stopped = false;
 	std::vector<Req *> submitted; // the "device" completes these
 	int answered = 0;
 	uint32_t limit = ~0u;		// most requests in flight: then stall
@@ -157,6 +163,31 @@ TEST_F(BackendDeviceTest, StopWaitsForEveryAnswer)
 	EXPECT_EQ(e.answered, 7);
 	EXPECT_EQ(f.Take().size(), 7u) << "answered before the ring went away";
 	EXPECT_FALSE(e.started());
+}
+
+// BeginStop() returns at once; the driver hears Stopped only once the last
+// request in flight was answered (then the ring may go).
+TEST_F(BackendDeviceTest, BeginStopEndsOnceTheLastRequestIsAnswered)
+{
+	sim::FrontRing<Proto> f(sim_, kGuest, 1);
+	Echo e;
+	ASSERT_TRUE(e.Open(f).ok());
+	for (int i = 0; i < 3; i++)
+		f.Put(Read(i));
+	f.Push();
+	sim_.RunUntilIdle();
+	ASSERT_EQ(e.submitted.size(), 3u);
+	Echo::stopped = false;
+	ASSERT_TRUE(e.StopLater());
+	sim_.RunUntilIdle();
+	EXPECT_FALSE(Echo::stopped) << "three requests are still in flight";
+	EXPECT_EQ(sim_.counters().evtchns, 1) << "and their answers need the event channel";
+	CompleteAll(e);
+	sim_.RunUntilIdle();
+	EXPECT_TRUE(Echo::stopped);
+	EXPECT_EQ(f.Take().size(), 3u);
+	EXPECT_EQ(sim_.counters().evtchns, 0);
+	e.Close();
 }
 
 TEST_F(BackendDeviceTest, StopTakesNoNewRequests)
