@@ -8,6 +8,19 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# build_copy KDIR DIR NAME: the modules, built in a copy of the tree in DIR
+# (so each kernel's objects stay apart), as result NAME.
+build_copy() {
+	mkdir -p "$2"
+	rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$2/"
+	if "$XENIDC_ROOT/scripts/build-modules.sh" "$1" "$2" >"$2.log" 2>&1; then
+		result pass "$3"
+	else
+		grep -iE 'warning|error|forbidden' "$2.log" | head -20
+		result fail "$3"
+	fi
+}
+
 for kdir in "$HDRS_61" "$HDRS_612"; do
 	tag=$(basename "$kdir" | sed 's/^linux-headers-//')
 	if [ ! -d "$kdir" ]; then
@@ -15,14 +28,7 @@ for kdir in "$HDRS_61" "$HDRS_612"; do
 		continue
 	fi
 	src=$XENIDC_BUILD/modules-$tag
-	mkdir -p "$src"
-	rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$src/"
-	if "$XENIDC_ROOT/scripts/build-modules.sh" "$kdir" "$src" >"$src.log" 2>&1; then
-		result pass "modules build against $tag: no warnings, no forbidden sections"
-	else
-		grep -iE 'warning|error|forbidden' "$src.log" | head -20
-		result fail "modules build against $tag: no warnings, no forbidden sections"
-	fi
+	build_copy "$kdir" "$src" "modules build against $tag: no warnings, no forbidden sections"
 	# The fake-Xen hook is for test builds only (make XENIDC_TEST=y).
 	if grep -qw xi_set_xen_ops "$src/Module.symvers" 2>/dev/null || [ ! -s "$src/Module.symvers" ]; then
 		result fail "xenidc.ko ($tag) exports no test hook (xi_set_xen_ops)"
@@ -87,15 +93,7 @@ if ! command -v aarch64-linux-gnu-gcc-12 >/dev/null || ! command -v aarch64-linu
 elif ! kdir=$(arm64_kdir); then
 	result fail "$name" "cannot get linux-headers-$ARM64_FLAVOUR for $ARM64_KBUILD's version"
 else
-	src=$XENIDC_BUILD/modules-$ARM64_FLAVOUR
-	mkdir -p "$src"
-	rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$src/"
-	if "$XENIDC_ROOT/scripts/build-modules.sh" "$kdir" "$src" >"$src.log" 2>&1; then
-		result pass "$name"
-	else
-		grep -iE 'warning|error|forbidden' "$src.log" | head -20
-		result fail "$name"
-	fi
+	build_copy "$kdir" "$XENIDC_BUILD/modules-$ARM64_FLAVOUR" "$name"
 fi
 
 # ---- Style ----
