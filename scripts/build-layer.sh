@@ -53,6 +53,21 @@ for kdir in "$HDRS_61" "$HDRS_612"; do
 	done
 done
 
+# An oops in the C++ names a file and line: Debian's 6.12 config keeps
+# DWARF, and so do our C++ objects (no -g0; no module BTF instead). A frame
+# inside blkback2's Ring::Pass resolves to ring.cpp.
+ko=$XENIDC_BUILD/modules-$(basename "$HDRS_612" | sed 's/^linux-headers-//')/blkback2/blkback2.ko
+name="an address in blkback2's C++ (Ring::Pass+0x10) resolves to ring.cpp:line (addr2line)"
+addr=$(nm "$ko" 2>/dev/null | awk '$3 ~ /^_ZN8blkback24Ring4Pass/ { print $1; exit }')
+# -i: the chain of inlined calls, innermost first; Pass's own line is in it
+line=$([ -n "$addr" ] && addr2line -i -j .text -e "$ko" "$(printf '0x%x' $((0x$addr + 0x10)))" |
+	sed -n 's/.*\/\(blkback2\/ring.cpp:[0-9]*\).*/\1/p' | head -1)
+if [ -n "$line" ] && ! readelf -S "$ko" | grep -q '\.BTF'; then
+	result pass "$name: $line, no .BTF section"
+else
+	result fail "$name" "address '${addr:-none}' -> '${line:-nothing}'"
+fi
+
 # arm64: the same 6.12 kernel's arm64 headers, from Debian, unpacked once per
 # version into the cache. apt gets them with a private state (its own lists,
 # arm64 only): dpkg gets no foreign architecture. Their scripts/ and tools/

@@ -21,9 +21,11 @@ cxx-drop += -std=% -Wstrict-prototypes -Wno-pointer-sign -Wdeclaration-after-sta
 	-Werror=incompatible-pointer-types -Werror=strict-prototypes -Werror=designated-init \
 	-Wold-style-definition -Wmissing-prototypes -Wno-old-style-declaration -Wno-override-init
 
-# -g0: pahole (BTF, 6.12) cannot encode C++ DWARF and would delete the .ko.
+# DWARF as the kernel's config asks (c_flags), so an oops in the C++ has
+# file:line; pahole cannot encode C++ DWARF as BTF (it would delete the .ko),
+# so scripts/build-modules.sh and dkms.conf build without module BTF.
 cxx-add := -std=gnu++20 -fno-exceptions -fno-rtti -fno-threadsafe-statics \
-	-fno-use-cxa-atexit -nostdinc++ -ffreestanding -g0 \
+	-fno-use-cxa-atexit -nostdinc++ -ffreestanding \
 	-Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 # arm64 inherits its flags from c_flags too (-mgeneral-regs-only, -mbranch-
 # protection, no unwind tables, the sp_el0 stack guard, patchable entries).
