@@ -17,6 +17,8 @@ using Proto = blkif::ProtoX86_64;
 
 namespace {
 
+bool deliberate; // set only by xi_kunit_deliberate_warning()
+
 // A one-page blkif ring the test fills as the frontend.
 struct FakeRing {
 	explicit FakeRing(unsigned pages = 1) : pages(pages)
@@ -189,9 +191,23 @@ private:
 	}
 };
 
+// Fires a warning from C++ on purpose: the KUnit layer resolves its frame
+// in the call trace to this file and line (DWARF kept for the C++).
+__attribute__((noinline)) void DeliberateWarning()
+{
+	XI_WARN_ON(ktl::ReadOnce(deliberate)); // XENIDC-DELIBERATE-LINE
+}
+
 } // namespace
 
 extern "C" {
+
+void xi_kunit_deliberate_warning(void)
+{
+	deliberate = true;
+	DeliberateWarning();
+	deliberate = false;
+}
 
 void xi_kunit_backend_stop_drains(struct kunit *t)
 {

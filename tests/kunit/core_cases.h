@@ -26,6 +26,7 @@ extern "C" {
 #define XI_DECLARE_CASE(name) void xi_kunit_##name(struct kunit *t);
 XI_CASES(XI_DECLARE_CASE)
 int xi_scenario_pool(void);
+void xi_kunit_deliberate_warning(void);
 int xi_scenario_channel(void);
 #ifdef __cplusplus
 }

@@ -88,7 +88,23 @@ if ! grep -qE '^ +ok [0-9]+ ' "$LOG.clean"; then
 	result fail "KUnit cases ran" "no KTAP case results on the console"
 fi
 
-bad=$(grep -nE 'BUG:|KASAN|Oops|WARNING:|Kernel panic|general protection|kmemleak: [0-9]+ new suspected|Call Trace' "$LOG.clean" | head -20)
+# The deliberate warning (init): its C++ frame in the call trace resolves,
+# through the test module's DWARF, to the line in core_cases.cpp that warns.
+name="a deliberate warning's C++ frame resolves to core_cases.cpp:line (gdb)"
+want=$(grep -n 'XENIDC-DELIBERATE-LINE' "$XENIDC_ROOT/tests/kunit/core_cases.cpp" | cut -d: -f1)
+frame=$(sed -n '/XENIDC-DELIBERATE-BEGIN/,/XENIDC-DELIBERATE-END/p' "$LOG.clean" |
+	grep -o '_Z[0-9A-Za-z_]*DeliberateWarning[0-9A-Za-z_]*+0x[0-9a-f]*' | head -1)
+got=
+[ -n "$frame" ] && got=$(gdb -q -batch -ex "info line *(${frame%+*}+${frame#*+}-1)" \
+	"$SRC/tests/kunit/xenidc_kunit.ko" 2>/dev/null | sed -n 's/^Line \([0-9]*\) of ".*\/\(core_cases.cpp\)".*/\2:\1/p')
+if [ -n "$want" ] && [ "$got" = "core_cases.cpp:$want" ]; then
+	result pass "$name: $frame -> $got"
+else
+	result fail "$name" "frame '${frame:-none}' -> '${got:-nothing}', want core_cases.cpp:$want"
+fi
+sed '/XENIDC-DELIBERATE-BEGIN/,/XENIDC-DELIBERATE-END/d' "$LOG.clean" >"$LOG.checked"
+
+bad=$(grep -nE 'BUG:|KASAN|Oops|WARNING:|Kernel panic|general protection|kmemleak: [0-9]+ new suspected|Call Trace' "$LOG.checked" | head -20)
 if [ -z "$bad" ]; then
 	result pass "kernel log free of KASAN, kmemleak, oops and WARN reports"
 else
