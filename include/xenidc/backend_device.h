@@ -31,6 +31,7 @@
 #define XENIDC_BACKEND_DEVICE_H
 
 #include <xenidc/channel.h>
+#include <xenidc/mapper_pool.h>
 
 namespace xenidc {
 
@@ -66,6 +67,18 @@ public:
 	void Answered(BackendRequest *r, bool wake = false) { Queue(r, wake); }
 
 	EventWorker &events() { return events_; }
+	// Any context: answers on one of the device's rings (a MappedRing),
+	// with an event if the frontend asked for one.
+	template <class Ring> void Respond(Ring &ring, const typename Ring::Response &rsp)
+	{
+		if (ring.Respond(rsp))
+			events_.Notify();
+	}
+	template <class Ring, class Fill> void RespondBatch(Ring &ring, Fill &&fill)
+	{
+		if (ring.RespondBatch(fill))
+			events_.Notify();
+	}
 	bool started() const { return events_.open(); }
 	bool stopping() const { return stopping_.Load(); }
 	// Requests taken and not yet answered.
@@ -126,6 +139,32 @@ protected:
 	{
 		r->next = free_;
 		free_ = r;
+	}
+	// In the work: answers the completed requests, oldest first (Req has
+	// a Mapping named mapping). ready(r) readies each; their grants are
+	// unmapped in one batch (scratch has room for all in flight) before
+	// any answer; answer(r), each one's response, goes out in one publish,
+	// with one event; then the slots go back.
+	template <class Req, class Ring, class Ready, class Answer>
+	void AnswerCompleted(Ring &ring, RbrMapperPool *pool, Mapping **scratch, Ready &&ready,
+			     Answer &&answer)
+	{
+		auto *fifo = static_cast<Req *>(TakeCompleted());
+		uint32_t n = 0;
+
+		if (!fifo)
+			return;
+		for (Req *r = fifo; r; r = static_cast<Req *>(r->next)) {
+			ready(r);
+			if (r->mapping.mapped())
+				scratch[n++] = &r->mapping;
+		}
+		pool->UnmapBatch(ktl::Span<Mapping *const>(scratch, n));
+		RespondBatch(ring, [&](auto put) {
+			for (Req *r = fifo; r; r = static_cast<Req *>(r->next))
+				put(answer(r));
+		});
+		PutSlots(fifo);
 	}
 	// A list of answered requests back to the free slots, then Drop().
 	void PutSlots(BackendRequest *list)

@@ -4,7 +4,7 @@
 // ring (requests in, completions out) and the conn ring (the frontend posts
 // credits, the backend answers one per port event). Fixed-width fields with
 // natural alignment: one layout for 32- and 64-bit guests. Checked against the
-// Xen public headers in usbback/xenbus.c and tests/host.
+// Xen public headers in xenidc/module.c and tests/host.
 #ifndef XENIDC_ABI_USBIF_H
 #define XENIDC_ABI_USBIF_H
 
@@ -64,7 +64,49 @@ constexpr int32_t kStatusIoError = -71;
 constexpr int32_t kStatusBabble = -75;
 constexpr int32_t kStatusShutdown = -108;
 
+// A host result (a Linux errno) as one of the seven statuses xen-hcd knows;
+// it turns any other value into -ESHUTDOWN, "the device is gone".
+constexpr int32_t StatusOf(int err)
+{
+	switch (err) {
+	case 0:
+		return kStatusOk;
+	case -32: // EPIPE
+		return kStatusStall;
+	case -75: // EOVERFLOW
+		return kStatusBabble;
+	case -19:  // ENODEV
+	case -108: // ESHUTDOWN
+		return kStatusNoDev;
+	case -22: // EINVAL
+		return kStatusInval;
+	case -104: // ECONNRESET: unlinked; the guest reports its own status
+	case -2:   // ENOENT: killed
+		return kStatusShutdown;
+	default: // EPROTO, EILSEQ, ETIME, EREMOTEIO (short), ...
+		return kStatusIoError;
+	}
+}
+
 enum Speed : uint8_t { kSpeedNone = 0, kSpeedLow = 1, kSpeedFull = 2, kSpeedHigh = 3 };
+
+// The SETUP packet of a control request (u.ctrl; USB 2.0, 9.3) and the
+// standard requests (9.4) a backend answers or performs itself.
+namespace setup {
+constexpr unsigned kType = 0, kRequest = 1, kValue = 2, kIndex = 4, kLength = 6; // offsets
+constexpr uint8_t kDirIn = 0x80;
+constexpr uint8_t kTypeMask = 0x60; // 0 = standard
+constexpr uint8_t kRecipMask = 0x1f;
+constexpr uint8_t kRecipDevice = 0, kRecipInterface = 1, kRecipEndpoint = 2;
+constexpr uint8_t kClearFeature = 1, kSetAddress = 5, kGetDescriptor = 6;
+constexpr uint8_t kSetConfiguration = 9, kSetInterface = 11;
+constexpr uint16_t kEndpointHalt = 0; // CLEAR_FEATURE's wValue
+// A 16-bit field (kValue, kIndex, kLength): little-endian on the wire.
+constexpr uint16_t Word(const uint8_t s[8], unsigned at)
+{
+	return (uint16_t)(s[at] | s[at + 1] << 8);
+}
+} // namespace setup
 
 struct Segment {
 	uint32_t gref;
