@@ -97,8 +97,6 @@ BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOB
 			ratio var:blkback2 "var:$v" $j "  vs $v"
 		done
 	done
-	echo "usbback's optimisations (default / with it switched off):"
-	for v in merge_bulk=0 zero_copy=0; do ratio usbback "usbback-$v" read16m "  vs $v"; done
 	echo "where the time goes (dom0, counted runs):"
 	# the suite's own log: the serial console drops lines under load
 	wlog=$OUT/suite.log

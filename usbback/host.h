@@ -29,34 +29,25 @@ struct ub_iso_packet {
 	int32_t status;		/* out */
 };
 
-struct ub_sg {
-	struct xi_page *page;
-	uint32_t offset;
-	uint32_t length;
-};
-
-/* Most pages in one host URB: a ring's worth of merged bulk requests. */
-#define UB_MAX_SGS 256
-
 struct ub_xfer {
 	enum ub_type type;
 	uint8_t endpoint; /* 0-15 */
 	bool in;
 	bool short_not_ok;
 	uint8_t setup[8];	   /* control transfers */
-	void *buffer;		   /* staged data (DMA-able), or NULL ... */
-	const struct ub_sg *sg;	   /* ... zero-copy pages */
-	uint32_t nsg;		   /* at most UB_MAX_SGS */
+	void *buffer;		   /* staged data (DMA-able) */
 	uint32_t length;
 	uint32_t interval;	   /* int, iso: as the guest's USB core set it */
 	uint32_t npackets;	   /* iso */
 	struct ub_iso_packet *iso; /* iso: npackets, results written back */
 	void *cookie;
+	int32_t status; /* the results, written before ub_urb_done(cookie) */
+	uint32_t actual_length, error_count, start_frame;
 };
 
 /*
- * Submits; 0 and later exactly one ub_urb_done(cookie, ...) from any
- * context, or -errno now and no completion.
+ * Submits; 0 and later exactly one ub_urb_done(x->cookie) from any context,
+ * x's results written, x kept until then; or -errno now and no completion.
  */
 int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out);
 /* Asks for an early completion (-ECONNRESET); does not wait. Any context. */
@@ -73,45 +64,34 @@ int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt);
 int ub_clear_halt(struct ub_dev *d, unsigned int endpoint_address);
 /* The device's configuration again (0), or -EINVAL for another one. */
 int ub_reset_configuration(struct ub_dev *d, unsigned int config);
+/*
+ * A port reset, as after a plug; usbback stays bound. Sleeps; from a probe
+ * (the device is locked). 0 also when one is already under way.
+ */
+int ub_reset(struct ub_dev *d);
 
 /* The usbif speed (1 low, 2 full, 3 high), 0 if it cannot be passed on. */
 unsigned int ub_speed(struct ub_dev *d);
-/* The host controller takes scatter-gather lists without constraints. */
-bool ub_sg_capable(struct ub_dev *d);
-/* wMaxPacketSize of a bulk endpoint (0-15), 0 if it has none. */
-unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int endpoint, bool in);
-
-/* Module parameters: merge consecutive bulk requests into one host URB; map bulk buffers. */
-extern bool ub_merge_bulk;
-extern bool ub_zero_copy;
 void ub_dev_get(struct ub_dev *d);
 void ub_dev_put(struct ub_dev *d);
 
-/* Serialises attaching devices against controllers coming and going. */
-void ub_registry_lock(void);
-void ub_registry_unlock(void);
-/*
- * Guards the bus ids the toolstack assigned (what a probe looks up without
- * sleeping) and the registry's list. Not held across anything that sleeps.
- */
-void ub_busid_lock(void);
-void ub_busid_unlock(void);
-
 /* Implemented by usbback's C++ (vusb.cpp): */
-void ub_urb_done(void *cookie, int status, uint32_t actual_length, uint32_t error_count,
-		 uint32_t start_frame);
+void ub_init(void); /* at module load, before anything else */
+void ub_urb_done(void *cookie);
 /*
  * Whether the toolstack assigned the bus id ("3-1.5") to a port, as last
  * seen in xenstore. Takes no sleeping lock; does no xenstore I/O.
  */
 bool ub_assigned(const char *busid);
 /*
- * A host device whose first interface was bound to usbback. asked: a
- * process asked for this binding (the toolstack, through sysfs), right
- * after writing port/<n>, maybe before our watch saw it: then xenstore is
- * read again. -ENODEV: no port has the bus id.
+ * A host device whose first interface was bound to usbback: reset, then on
+ * its port. asked: a process asked for this binding (the toolstack, through
+ * sysfs), right after writing port/<n>, maybe before our watch saw it: then
+ * xenstore is read again. -ENODEV: no port has the bus id.
  */
 int ub_attach(const char *busid, struct ub_dev *d, bool asked);
+/* Probes that read xenstore so (debugfs usbback/probes_read_xenstore). */
+extern unsigned long ub_probes_read;
 /*
  * The device is going away: unbound, or physically unplugged (then its port
  * is cleared too, so the toolstack's view stays true and xl usbctrl-detach

@@ -1,54 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * usbback: the host USB side. A usb_driver named "usbback" that the
- * toolstack binds a device's interfaces to (xl usbdev-attach writes them to
- * /sys/bus/usb/drivers/usbback/bind), and the URBs usbback submits for the
- * guest. Implements usbback/host.h over the kernel's USB core.
+ * usbback: a Xen PV USB backend (xenbus type "vusb") over the xenidc core,
+ * for unmodified xen-hcd frontends and xl usbctrl-attach type=pv /
+ * usbdev-attach. Passes host USB devices through, one per root-hub port.
+ *
+ * This is its host USB side and the module. A usb_driver named "usbback"
+ * that the toolstack binds a device's interfaces to (xl usbdev-attach
+ * writes them to /sys/bus/usb/drivers/usbback/bind), and the URBs usbback
+ * submits for the guest. Implements usbback/host.h over the kernel's USB
+ * core.
  */
 #define pr_fmt(fmt) "usbback: " fmt
 
-#include <linux/list.h>
-#include <linux/mutex.h>
-#include <linux/scatterlist.h>
+#include <linux/debugfs.h>
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/usb.h>
-#include <linux/usb/ch9.h>
 
 #include <xen/interface/io/usbif.h>
 
-#include <xenidc/abi/layout.h>
+#include <xenidc/xenbus_lite_glue.h>
 
 #include "host.h"
-#include "usb.h"
 
-/* The wire layout usbback's C++ declares (abi/usbif.h) is the kernel's. */
-static_assert(sizeof(struct xenusb_urb_request) == XI_USBIF_URB_REQ_SIZE);
-static_assert(offsetof(struct xenusb_urb_request, pipe) == XI_USBIF_URB_REQ_PIPE);
-static_assert(offsetof(struct xenusb_urb_request, u) == XI_USBIF_URB_REQ_U);
-static_assert(offsetof(struct xenusb_urb_request, seg) == XI_USBIF_URB_REQ_SEG);
-static_assert(sizeof(struct xenusb_urb_response) == XI_USBIF_URB_RSP_SIZE);
-static_assert(offsetof(struct xenusb_urb_response, status) == XI_USBIF_URB_RSP_STATUS);
-static_assert(sizeof(struct xenusb_conn_response) == XI_USBIF_CONN_RSP_SIZE);
-
-static DEFINE_MUTEX(ub_registry);
-static DEFINE_SPINLOCK(ub_busids);
-static DEFINE_MUTEX(ub_bindings_lock);
-static LIST_HEAD(ub_bindings);
-
-/* A device with one or more interfaces bound to usbback. */
-struct ub_binding {
-	struct list_head node;
-	struct usb_device *udev;
-	unsigned int interfaces;
-};
+/* Probes refused from the assigned set alone, without xenstore I/O. */
+static atomic_t ub_probes_refused;
+static struct dentry *ub_debugfs;
 
 struct ub_urb {
 	struct urb *urb;
-	void *cookie;
-	struct ub_iso_packet *iso;
-	u8 setup[8];
-	struct scatterlist sg[];
+	u8 setup[8]; /* DMA-able, unlike the caller's */
 };
 
 static struct usb_device *udev_of(struct ub_dev *d)
@@ -56,122 +38,94 @@ static struct usb_device *udev_of(struct ub_dev *d)
 	return (struct usb_device *)d;
 }
 
-void ub_registry_lock(void)
-{
-	mutex_lock(&ub_registry);
-}
-
-void ub_registry_unlock(void)
-{
-	mutex_unlock(&ub_registry);
-}
-
-void ub_busid_lock(void)
-{
-	spin_lock(&ub_busids);
-}
-
-void ub_busid_unlock(void)
-{
-	spin_unlock(&ub_busids);
-}
-
 static void ub_complete(struct urb *urb)
 {
-	struct ub_urb *u = urb->context;
+	struct ub_xfer *x = urb->context;
 	int i;
 
-	if (usb_pipeisoc(urb->pipe)) {
-		for (i = 0; i < urb->number_of_packets; i++) {
-			u->iso[i].actual_length = urb->iso_frame_desc[i].actual_length;
-			u->iso[i].status = urb->iso_frame_desc[i].status;
-		}
+	for (i = 0; usb_pipeisoc(urb->pipe) && i < urb->number_of_packets; i++) {
+		x->iso[i].actual_length = urb->iso_frame_desc[i].actual_length;
+		x->iso[i].status = urb->iso_frame_desc[i].status;
 	}
-	ub_urb_done(u->cookie, urb->status, urb->actual_length, urb->error_count,
-		    urb->start_frame);
+	x->status = urb->status;
+	x->actual_length = urb->actual_length;
+	x->error_count = urb->error_count;
+	x->start_frame = urb->start_frame;
+	ub_urb_done(x->cookie);
+}
+
+static unsigned int ub_pipe(struct usb_device *udev, enum ub_type type, unsigned int ep, bool in)
+{
+	switch (type) {
+	case UB_ISOC:
+		return in ? usb_rcvisocpipe(udev, ep) : usb_sndisocpipe(udev, ep);
+	case UB_INT:
+		return in ? usb_rcvintpipe(udev, ep) : usb_sndintpipe(udev, ep);
+	case UB_CTRL:
+		return in ? usb_rcvctrlpipe(udev, ep) : usb_sndctrlpipe(udev, ep);
+	default:
+		return in ? usb_rcvbulkpipe(udev, ep) : usb_sndbulkpipe(udev, ep);
+	}
 }
 
 /*
- * The host endpoint the guest's pipe names, if its type matches (the USB
- * core would WARN on a mismatch: a guest must not be able to cause that).
+ * The URB for x. Every type is filled as bulk ones are, plus the setup
+ * packet or the interval (the guest's USB core encoded it already).
  */
-static bool ub_endpoint_ok(struct usb_device *udev, unsigned int pipe, enum ub_type type)
+static void ub_fill(struct ub_urb *u, struct usb_device *udev, unsigned int pipe,
+		    struct ub_xfer *x)
 {
-	static const int types[] = {
-		[UB_ISOC] = USB_ENDPOINT_XFER_ISOC, [UB_INT] = USB_ENDPOINT_XFER_INT,
-		[UB_CTRL] = USB_ENDPOINT_XFER_CONTROL, [UB_BULK] = USB_ENDPOINT_XFER_BULK,
-	};
-	struct usb_host_endpoint *ep = usb_pipe_endpoint(udev, pipe);
-
-	return ep && usb_endpoint_type(&ep->desc) == types[type];
-}
-
-int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
-{
-	struct usb_device *udev = udev_of(d);
-	unsigned int pipe = ((unsigned int)x->type << 30) | (udev->devnum << 8) |
-			    (x->endpoint << 15) | (x->in ? USB_DIR_IN : 0);
-	struct ub_urb *u;
-	struct urb *urb;
+	struct urb *urb = u->urb;
 	unsigned int i;
-	int err;
 
-	if (!ub_endpoint_ok(udev, pipe, x->type) || x->nsg > UB_MAX_SGS)
-		return -EINVAL;
-	u = kzalloc(struct_size(u, sg, x->nsg), GFP_KERNEL);
-	urb = usb_alloc_urb(x->type == UB_ISOC ? x->npackets : 0, GFP_KERNEL);
-	if (!u || !urb) {
-		usb_free_urb(urb);
-		kfree(u);
-		return -ENOMEM;
-	}
-	u->urb = urb;
-	u->cookie = x->cookie;
-	u->iso = x->iso;
-	urb->dev = udev;
-	urb->pipe = pipe;
-	urb->complete = ub_complete;
-	urb->context = u;
-	urb->transfer_buffer = x->buffer;
-	urb->transfer_buffer_length = x->length;
-	if (x->nsg) {
-		sg_init_table(u->sg, x->nsg);
-		for (i = 0; i < x->nsg; i++)
-			sg_set_page(&u->sg[i], (struct page *)x->sg[i].page, x->sg[i].length,
-				    x->sg[i].offset);
-		urb->sg = u->sg;
-		urb->num_sgs = x->nsg;
-	}
+	memcpy(u->setup, x->setup, sizeof(u->setup));
+	usb_fill_bulk_urb(urb, udev, pipe, x->buffer, x->length, ub_complete, x);
+	if (x->type == UB_CTRL)
+		urb->setup_packet = u->setup; /* what usb_fill_control_urb() adds */
+	if (x->type == UB_INT || x->type == UB_ISOC)
+		urb->interval = x->interval;
 	if (x->short_not_ok)
 		urb->transfer_flags |= URB_SHORT_NOT_OK;
-	switch (x->type) {
-	case UB_CTRL:
-		memcpy(u->setup, x->setup, sizeof(u->setup));
-		urb->setup_packet = u->setup;
-		break;
-	case UB_INT:
-		urb->interval = x->interval; /* the guest's core already encoded it */
-		break;
-	case UB_ISOC:
-		urb->interval = x->interval;
+	if (x->type == UB_ISOC) {
 		urb->number_of_packets = x->npackets;
 		urb->transfer_flags |= URB_ISO_ASAP;
 		for (i = 0; i < x->npackets; i++) {
 			urb->iso_frame_desc[i].offset = x->iso[i].offset;
 			urb->iso_frame_desc[i].length = x->iso[i].length;
 		}
-		break;
-	case UB_BULK:
-		break;
 	}
+}
+
+int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
+{
+	struct usb_device *udev = udev_of(d);
+	unsigned int pipe = ub_pipe(udev, x->type, x->endpoint, x->in);
+	struct ub_urb *u;
+	struct urb *urb;
+	int err;
+
+	/*
+	 * The host endpoint the guest's pipe names, if its type matches: the
+	 * USB core would WARN on a mismatch, which a guest must not cause.
+	 */
+	if (usb_pipe_type_check(udev, pipe))
+		return -EINVAL;
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	urb = usb_alloc_urb(x->type == UB_ISOC ? x->npackets : 0, GFP_KERNEL);
+	err = -ENOMEM;
+	if (!u || !urb)
+		goto out_free;
+	u->urb = urb;
+	ub_fill(u, udev, pipe, x);
 	err = usb_submit_urb(urb, GFP_KERNEL);
-	if (err) {
-		usb_free_urb(urb);
-		kfree(u);
-		return err;
-	}
+	if (err)
+		goto out_free;
 	*out = u;
 	return 0;
+out_free:
+	usb_free_urb(urb);
+	kfree(u);
+	return err;
 }
 
 void ub_urb_unlink(struct ub_urb *u)
@@ -203,61 +157,47 @@ int ub_set_interface(struct ub_dev *d, unsigned int intf, unsigned int alt)
 	return usb_set_interface(udev_of(d), intf, alt);
 }
 
+/* Only the endpoint's number and direction count here (as in usbfs). */
 int ub_clear_halt(struct ub_dev *d, unsigned int endpoint_address)
 {
 	struct usb_device *udev = udev_of(d);
-	unsigned int pipe = (udev->devnum << 8) | ((endpoint_address & 0xf) << 15) |
-			    (endpoint_address & USB_DIR_IN);
 
-	return usb_clear_halt(udev, pipe);
+	return usb_clear_halt(udev, ub_pipe(udev, UB_BULK, endpoint_address & 0xf,
+					    endpoint_address & USB_DIR_IN));
 }
 
 /*
  * Only the current configuration: another one would make the USB core
- * replace the interfaces, unbinding usbback from under the guest.
+ * replace the interfaces, unbinding usbback from under the guest (README).
  */
 int ub_reset_configuration(struct ub_dev *d, unsigned int config)
 {
 	struct usb_device *udev = udev_of(d);
-	int err;
+	int err = -EINVAL;
 
 	usb_lock_device(udev);
 	if (udev->actconfig && udev->actconfig->desc.bConfigurationValue == config)
 		err = usb_reset_configuration(udev);
-	else
-		err = -EINVAL;
 	usb_unlock_device(udev);
 	return err;
 }
 
+/* The one under way: someone else's, whose post_reset re-attaches. */
+int ub_reset(struct ub_dev *d)
+{
+	int err = usb_reset_device(udev_of(d));
+
+	return err == -EINPROGRESS ? 0 : err;
+}
+
+/* Low, full and high speed are the same numbers on the conn ring. */
+static_assert(XENUSB_SPEED_LOW == USB_SPEED_LOW && XENUSB_SPEED_HIGH == USB_SPEED_HIGH);
+
 unsigned int ub_speed(struct ub_dev *d)
 {
-	switch (udev_of(d)->speed) {
-	case USB_SPEED_LOW:
-		return XENUSB_SPEED_LOW;
-	case USB_SPEED_FULL:
-		return XENUSB_SPEED_FULL;
-	case USB_SPEED_HIGH:
-		return XENUSB_SPEED_HIGH;
-	default:
-		return 0; /* SuperSpeed cannot be expressed on the conn ring */
-	}
-}
+	enum usb_device_speed s = udev_of(d)->speed;
 
-bool ub_sg_capable(struct ub_dev *d)
-{
-	struct usb_bus *bus = udev_of(d)->bus;
-
-	return bus->sg_tablesize > 0 && bus->no_sg_constraint;
-}
-
-unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int endpoint, bool in)
-{
-	struct usb_device *udev = udev_of(d);
-	unsigned int pipe = (PIPE_BULK << 30) | (udev->devnum << 8) | (endpoint << 15) |
-			    (in ? USB_DIR_IN : 0);
-
-	return ub_endpoint_ok(udev, pipe, UB_BULK) ? usb_maxpacket(udev, pipe) : 0;
+	return s >= USB_SPEED_LOW && s <= USB_SPEED_HIGH ? s : 0; /* not SuperSpeed */
 }
 
 void ub_dev_get(struct ub_dev *d)
@@ -272,19 +212,27 @@ void ub_dev_put(struct ub_dev *d)
 
 /* ---- the usb_driver ---- */
 
-static struct ub_binding *ub_find_binding(struct usb_device *udev)
-{
-	struct ub_binding *b;
+static struct usb_driver ub_driver;
 
-	list_for_each_entry(b, &ub_bindings, node)
-		if (b->udev == udev)
-			return b;
+/*
+ * The first of udev's interfaces usbback holds, but except: the one that
+ * speaks for the device. Probes, disconnects and resets of one device's
+ * interfaces are serialised by its lock, which the USB core holds.
+ */
+static struct usb_interface *ub_first(struct usb_device *udev, struct usb_interface *except)
+{
+	struct usb_host_config *c = udev->actconfig;
+	int i;
+
+	for (i = 0; c && i < c->desc.bNumInterfaces; i++)
+		if (c->interface[i] != except && c->interface[i]->dev.driver == &ub_driver.driver)
+			return c->interface[i];
 	return NULL;
 }
 
 /*
- * One call per interface; the device is attached to its port at the first.
- * Every interface of every device dom0 sees is offered to usbback: one the
+ * The device is attached to its port at its first interface. Every
+ * interface of every device dom0 sees is offered to usbback: one the
  * toolstack did not assign is refused at once, without xenstore I/O or a
  * sleeping lock, unless a process asked for this binding (xl writes
  * port/<n>, then binds at once: our watch may not have run yet).
@@ -293,43 +241,46 @@ static int ub_probe(struct usb_interface *intf, const struct usb_device_id *id)
 {
 	struct usb_device *udev = interface_to_usbdev(intf);
 	bool asked = !(current->flags & PF_KTHREAD);
-	struct ub_binding *b;
-	int err = 0;
 
 	if (udev->descriptor.bDeviceClass == USB_CLASS_HUB ||
-	    (!asked && !ub_assigned(dev_name(&udev->dev))))
+	    (!asked && !ub_assigned(dev_name(&udev->dev)))) {
+		atomic_inc(&ub_probes_refused);
 		return -ENODEV;
-	mutex_lock(&ub_bindings_lock);
-	b = ub_find_binding(udev);
-	if (!b) {
-		b = kzalloc(sizeof(*b), GFP_KERNEL);
-		err = b ? ub_attach(dev_name(&udev->dev), (struct ub_dev *)udev, asked) : -ENOMEM;
-		if (err) {
-			kfree(b);
-			goto out;
-		}
-		b->udev = udev;
-		list_add(&b->node, &ub_bindings);
 	}
-	b->interfaces++;
-	usb_set_intfdata(intf, b);
-out:
-	mutex_unlock(&ub_bindings_lock);
-	return err;
+	if (ub_first(udev, intf))
+		return 0;
+	return ub_attach(dev_name(&udev->dev), (struct ub_dev *)udev, asked);
 }
 
 static void ub_disconnect(struct usb_interface *intf)
 {
-	struct ub_binding *b = usb_get_intfdata(intf);
+	struct usb_device *udev = interface_to_usbdev(intf);
 
-	mutex_lock(&ub_bindings_lock);
-	if (--b->interfaces == 0) {
-		ub_detach((struct ub_dev *)b->udev, b->udev->state == USB_STATE_NOTATTACHED);
-		list_del(&b->node);
-		kfree(b);
-	}
-	usb_set_intfdata(intf, NULL);
-	mutex_unlock(&ub_bindings_lock);
+	if (!ub_first(udev, intf))
+		ub_detach((struct ub_dev *)udev, udev->state == USB_STATE_NOTATTACHED);
+}
+
+/*
+ * A reset someone else makes (ours, at attach, comes from a probe) is a
+ * replug for the guest: it re-enumerates what the reset changed under it.
+ * Interfaces stay bound; the contract's "no URB across it" holds.
+ */
+static int ub_pre_reset(struct usb_interface *intf)
+{
+	struct usb_device *udev = interface_to_usbdev(intf);
+
+	if (intf->condition == USB_INTERFACE_BOUND && ub_first(udev, NULL) == intf)
+		ub_detach((struct ub_dev *)udev, false);
+	return 0;
+}
+
+static int ub_post_reset(struct usb_interface *intf)
+{
+	struct usb_device *udev = interface_to_usbdev(intf);
+
+	if (intf->condition == USB_INTERFACE_BOUND && ub_first(udev, NULL) == intf)
+		ub_attach(dev_name(&udev->dev), (struct ub_dev *)udev, false);
+	return 0;
 }
 
 /*
@@ -346,16 +297,55 @@ static struct usb_driver ub_driver = {
 	.name = "usbback",
 	.probe = ub_probe,
 	.disconnect = ub_disconnect,
+	.pre_reset = ub_pre_reset,
+	.post_reset = ub_post_reset,
 	.id_table = ub_ids,
 	.no_dynamic_id = 1,
 };
 
-int ub_usb_register(void)
+static int ub_usb_register(void)
 {
+	/* What probes cost: the lab reads these around a hot-plug. */
+	ub_debugfs = debugfs_create_dir("usbback", NULL);
+	debugfs_create_atomic_t("probes_refused", 0444, ub_debugfs, &ub_probes_refused);
+	debugfs_create_ulong("probes_read_xenstore", 0444, ub_debugfs, &ub_probes_read);
 	return usb_register(&ub_driver);
 }
 
-void ub_usb_deregister(void)
+static void ub_usb_deregister(void)
 {
 	usb_deregister(&ub_driver);
+	debugfs_remove_recursive(ub_debugfs);
 }
+
+/* The module. The KUnit suite compiles this file into its own. */
+#ifndef UB_KUNIT
+static struct xbl_registration *ub_reg;
+
+static int __init usbback_init(void)
+{
+	int err;
+
+	ub_init();
+	err = xbl_register(ub_xenbus_driver(), THIS_MODULE, KBUILD_MODNAME, NULL, &ub_reg);
+	if (err)
+		return err;
+	err = ub_usb_register();
+	if (err)
+		xbl_unregister(ub_reg);
+	return err;
+}
+
+static void __exit usbback_exit(void)
+{
+	/* Controllers first: they kill their URBs and drop their devices. */
+	xbl_unregister(ub_reg);
+	ub_usb_deregister();
+}
+
+module_init(usbback_init);
+module_exit(usbback_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Xen PV USB backend (vusb) over the xenidc core");
+MODULE_ALIAS("xen-backend:vusb");
+#endif

@@ -4,27 +4,26 @@
 // request path is in urb.cpp.
 #include "vusb.h"
 
+unsigned long ub_probes_read; // under Registry::lock
+
 namespace usbback {
 
 namespace {
 // Controllers, for matching a host device's bus id to a port: the list is
-// changed under ub_registry_lock() and ub_busid_lock(), read under either.
-Vusb *g_vusbs = nullptr;
-
-struct RegistryGuard {
-	RegistryGuard() { ub_registry_lock(); }
-	~RegistryGuard() { ub_registry_unlock(); }
+// changed under both locks, read under either. lock serialises attaching
+// devices against controllers coming and going; busids guards what a probe
+// looks up without sleeping (each Port::busid too), never across a sleep.
+struct Registry {
+	Mutex lock{XI_LOCK_CLASS("usbback::Registry::lock")};
+	SpinLock busids{XI_LOCK_CLASS("usbback::Registry::busids")};
+	Vusb *head = nullptr;
 };
-struct BusidGuard {
-	BusidGuard() { ub_busid_lock(); }
-	~BusidGuard() { ub_busid_unlock(); }
-};
+// Made by ub_init(): the kernel runs no constructors of globals.
+alignas(Registry) uint8_t g_registry[sizeof(Registry)];
 
-bool StrEq(const char *a, const char *b)
+Registry &R()
 {
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
+	return *reinterpret_cast<Registry *>(g_registry);
 }
 } // namespace
 
@@ -33,26 +32,27 @@ Vusb::Vusb(xb::Device &dev) : dev_(dev)
 	for (unsigned i = kUrbRingSize; i-- > 0;) {
 		Request *r = &slots_[i];
 		r->vusb = this;
+		r->x.iso = r->iso;
+		r->x.cookie = r;
 		r->mapping.Init(ktl::Span<SgElement>(r->sg), ktl::Span<MappedElem>(r->elems));
 		PutSlot(r);
 	}
-	RegistryGuard g;
-	BusidGuard b;
-	next_ = g_vusbs;
-	g_vusbs = this;
+	MutexGuard g(R().lock);
+	SpinGuard b(R().busids);
+	next_ = R().head;
+	R().head = this;
 }
 
 // xenbus_lite disconnected it first: nothing runs.
 Vusb::~Vusb()
 {
 	{
-		RegistryGuard g;
-		BusidGuard b;
-		for (Vusb **p = &g_vusbs; *p; p = &(*p)->next_)
-			if (*p == this) {
-				*p = next_;
-				break;
-			}
+		MutexGuard g(R().lock);
+		SpinGuard b(R().busids);
+		Vusb **p = &R().head;
+		while (*p != this)
+			p = &(*p)->next_;
+		*p = next_;
 	}
 	for (unsigned i = 1; i <= num_ports_; i++)
 		if (ports_[i].dev)
@@ -60,23 +60,20 @@ Vusb::~Vusb()
 	RbrMapperPool::Destroy(pool_);
 }
 
-Status Vusb::Configure(uint32_t num_ports, uint32_t usb_ver)
+Status Vusb::Configure(const VusbConfig &cfg)
 {
-	RbrMapperPool::Config c;
-	// Zero copy for bulk transfers (one frame per segment of every slot),
-	// staging for the rest (one buffer per slot).
-	c.frames = kUrbRingSize * usbif::kMaxSegments;
-	c.max_elems = usbif::kMaxSegments;
-	c.staging_buffers = kUrbRingSize;
-	c.staging_bytes = kMaxTransfer;
-	auto pool = RbrMapperPool::Create(c);
+	// One staging buffer per slot: a request never waits for one.
+	auto pool = RbrMapperPool::Create({.max_elems = usbif::kMaxSegments,
+					   .sg_capable = false,
+					   .staging_buffers = kUrbRingSize,
+					   .staging_bytes = kMaxTransfer});
 	if (!pool.ok())
 		return pool.status();
 	pool_ = pool.value();
 	{
 		MutexGuard g(lock_);
-		num_ports_ = num_ports;
-		usb_ver_ = usb_ver;
+		num_ports_ = cfg.num_ports;
+		usb_ver_ = cfg.usb_ver;
 	}
 	ReadPorts();
 	return Status::Ok();
@@ -90,22 +87,21 @@ void Vusb::ReadPorts()
 		xi_snprintf(key, sizeof(key), "port/%u", i);
 		if (!dev_.Read(key, id, sizeof(id)).ok())
 			id[0] = 0;
-		BusidGuard b;
+		SpinGuard b(R().busids);
 		ktl::MemCopy(ports_[i].busid, id, sizeof(id));
 	}
 }
 
-Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
+Status Vusb::Connect(const VusbConfig &c)
 {
 	xi_xendev *x = dev_.xendev();
 
-	XI_TRY(urb_.Map(x, ktl::Span<const GrantRef>(&urb_ring, 1)));
-	Status s = conn_.Map(x, ktl::Span<const GrantRef>(&conn_ring, 1));
+	XI_TRY(urb_.Map(x, ktl::Span<const GrantRef>(c.urb_ring.refs, 1)));
+	Status s = conn_.Map(x, ktl::Span<const GrantRef>(c.conn_ring.refs, 1));
 	if (s.ok())
-		s = Start(x, evtchn, "usbback", &Vusb::Pass);
+		s = Start(x, c.evtchn, "usbback", &Vusb::Pass);
 	if (!s.ok()) {
-		urb_.Unmap();
-		conn_.Unmap();
+		UnmapRings();
 		return s;
 	}
 	{
@@ -113,10 +109,8 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 		// must exist. Then tell the guest about every device on a port.
 		MutexGuard g(lock_);
 		connected_ = true;
-		for (unsigned i = 1; i <= num_ports_; i++) {
-			ports_[i].speed = 0;
-			ports_[i].notify = ports_[i].dev != nullptr;
-		}
+		for (unsigned i = 1; i <= num_ports_; i++)
+			ports_[i].speed = ports_[i].gone = 0;
 	}
 	events().Kick();
 	return Status::Ok();
@@ -124,37 +118,28 @@ Status Vusb::Connect(GrantRef urb_ring, GrantRef conn_ring, uint32_t evtchn)
 
 bool Vusb::Disconnect()
 {
-	if (!BeginStop(&Vusb::Stopped)) {
-		urb_.Unmap();
-		conn_.Unmap();
+	// Once every request taken was answered (grants released), the work
+	// gone.
+	auto stopped = [](BackendDevice *self) {
+		auto *v = static_cast<Vusb *>(self);
+		v->UnmapRings();
+		v->dev_.Disconnected();
+	};
+	if (!BeginStop(stopped)) {
+		UnmapRings();
 		return true;
 	}
 	{
 		MutexGuard g(lock_);
 		connected_ = false;
 	}
-	UnlinkAll();
-	return false;
-}
-
-// Every request taken was answered (grants released), the work is gone.
-void Vusb::Stopped(BackendDevice *self)
-{
-	auto *v = static_cast<Vusb *>(self);
-
-	v->urb_.Unmap();
-	v->conn_.Unmap();
-	v->dev_.Disconnected();
-}
-
-// Asks the host to end every URB in flight. Intake has stopped: Submit()
-// ends what it submits from now on itself.
-void Vusb::UnlinkAll()
-{
+	// Every URB in flight is asked to end. Intake has stopped: what is
+	// submitted from now on is ended by MapAndSubmit() itself.
 	SpinGuard g(urb_lock_);
 	for (Request &r : slots_)
-		if (r.urb && !r.done.Load() && r.lead == &r) // a batch's once
+		if (r.urb)
 			ub_urb_unlink(r.urb);
+	return false;
 }
 
 void Vusb::Pass(BackendDevice *self)
@@ -167,116 +152,60 @@ void Vusb::Pass(BackendDevice *self)
 		return;
 	v->BeginPass();
 	v->SendPortEvents();
-	v->merge_ = __atomic_load_n(&ub_merge_bulk, __ATOMIC_RELAXED);
-	v->zero_copy_ = __atomic_load_n(&ub_zero_copy, __ATOMIC_RELAXED);
 	Outcome o = v->urb_.Consume(
 		kUrbRingSize, [v](const usbif::UrbRequest &q) { return v->Handle(q); }, &n);
-	v->SubmitBatch();
-	if (o == Outcome::kBroken) {
-		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus ring index",
-				   v->dev_.nodename());
-		v->dev_.Fatal(Status::Error(err::kProto), "frontend ring index out of range");
-	}
+	if (o == Outcome::kBroken)
+		xb::RingBroken(v->dev_, "urb");
 	v->EndPass(o, n);
 }
 
-// One conn response per port whose state the guest has not heard yet, as
-// long as the guest left us credits (conn requests).
+// One conn response per port event the guest has not heard yet, as long as
+// it left us credits (conn requests); a credit with nothing to say is kept.
+// A device that replaced another is announced after the port was seen
+// empty: the guest re-enumerates only then.
 void Vusb::SendPortEvents()
 {
-	// Up to two per port: a device replaced by another is first unplugged.
-	usbif::ConnResponse ev[2 * usbif::kMaxPorts];
-	unsigned nev = 0;
+	unsigned n;
+	auto next = [&](const usbif::ConnRequest &credit) {
+		lock_.AssertHeld(); // taken around Consume(), below
+		for (uint8_t i = 1; i <= num_ports_; i++) {
+			Port &p = ports_[i];
+			p.gone = p.gone && p.speed;
+			uint8_t speed = p.dev && !p.gone ? (uint8_t)ub_speed(p.dev) : 0;
+			if (speed == p.speed)
+				continue;
+			p.speed = speed;
+			p.gone = false;
+			Respond(conn_, {credit.id, i, speed});
+			stats_[kPortEvents].Add();
+			return true;
+		}
+		return false;
+	};
+	Outcome o = Outcome::kIdle;
 	{
 		MutexGuard g(lock_);
-		if (!connected_)
-			return;
-		for (unsigned i = 1; i <= num_ports_; i++) {
-			if (!ports_[i].notify)
-				continue;
-			uint8_t speed = ports_[i].dev ? (uint8_t)ub_speed(ports_[i].dev) : 0;
-			ports_[i].notify = false;
-			if (speed == ports_[i].speed)
-				continue;
-			// A different device may have replaced the old one: the
-			// guest re-enumerates only after it saw the port empty.
-			if (ports_[i].speed && speed)
-				ev[nev++] = {0, (uint8_t)i, usbif::kSpeedNone};
-			ev[nev++] = {0, (uint8_t)i, speed};
-			ports_[i].speed = speed;
-		}
+		if (connected_)
+			o = conn_.Consume(2 * usbif::kMaxPorts, next, &n);
 	}
-	unsigned sent = 0, n;
-	Outcome o = conn_.Consume(
-		nev,
-		[&](const usbif::ConnRequest &credit) {
-			if (sent == nev)
-				return false; // keep the credit
-			ev[sent].id = credit.id;
-			if (conn_.Respond(ev[sent]))
-				events().Notify();
-			stats_[kPortEvents].Add();
-			sent++;
-			return true;
-		},
-		&n);
-	if (o == Outcome::kBroken) {
-		xi_log_ratelimited(XI_LOG_WARN, "%s: frontend produced a bogus conn ring index",
-				   dev_.nodename());
-		dev_.Fatal(Status::Error(err::kProto), "frontend conn ring index out of range");
-		return;
-	}
-	if (sent < nev) {
-		// No credit left: the guest gets these when it gives some back.
-		MutexGuard g(lock_);
-		for (unsigned k = sent; k < nev; k++) {
-			ports_[ev[k].portnum].notify = true;
-			ports_[ev[k].portnum].speed = 0;
-		}
-	}
+	if (o == Outcome::kBroken)
+		xb::RingBroken(dev_, "conn"); // writes xenstore: no lock held
 }
 
-bool Vusb::Assigned(const char *busid)
+Vusb *Vusb::Find(const char *busid, unsigned *port)
 {
-	BusidGuard b;
-	for (Vusb *v = g_vusbs; v; v = v->next_)
-		for (unsigned i = 1; i <= v->num_ports_; i++)
-			if (StrEq(v->ports_[i].busid, busid))
-				return true;
-	return false;
+	SpinGuard b(R().busids);
+	for (Vusb *v = R().head; v; v = v->next_)
+		for (*port = 1; *port <= v->num_ports_; ++*port)
+			if (!__builtin_strcmp(v->ports_[*port].busid, busid))
+				return v;
+	return nullptr;
 }
 
-// The port that has busid, 0 if none. Under the registry lock.
-unsigned Vusb::FindPort(const char *busid)
-{
-	BusidGuard b;
-	for (unsigned i = 1; i <= num_ports_; i++)
-		if (StrEq(ports_[i].busid, busid))
-			return i;
-	return 0;
-}
-
-int Vusb::Attach(const char *busid, ub_dev *d, bool asked)
-{
-	RegistryGuard r;
-	for (int look = 0; look < 2; look++) {
-		for (Vusb *v = g_vusbs; v; v = v->next_)
-			if (unsigned port = v->FindPort(busid))
-				return v->AttachPort(port, d);
-		if (!asked)
-			break;
-		// The toolstack binds right after it writes port/<n>: the
-		// watch may not have run yet.
-		for (Vusb *v = g_vusbs; v; v = v->next_)
-			v->ReadPorts();
-	}
-	return -err::kNoDev;
-}
-
+// Under the registry lock, which every writer of ports_[].dev holds.
 int Vusb::AttachPort(unsigned port, ub_dev *d)
 {
 	unsigned speed = ub_speed(d);
-	MutexGuard g(lock_);
 	Port &p = ports_[port];
 
 	if (p.dev)
@@ -286,34 +215,22 @@ int Vusb::AttachPort(unsigned port, ub_dev *d)
 		       dev_.nodename(), port);
 		return -err::kNoDev;
 	}
+	// The guest starts from a known state, as qusb's do: before it can
+	// hear of the device.
+	if (int rc = ub_reset(d)) {
+		xi_log(XI_LOG_WARN, "%s: port %u: reset failed (%d)", dev_.nodename(), port, rc);
+		return rc;
+	}
 	ub_dev_get(d);
+	MutexGuard g(lock_);
 	{
 		SpinGuard u(urb_lock_);
 		p.dev = d;
 	}
-	p.notify = true;
 	if (connected_)
 		events().Kick();
 	xi_log(XI_LOG_INFO, "%s: port %u: device attached", dev_.nodename(), port);
 	return 0;
-}
-
-// The device leaves usbback: no URB is submitted for it from now on, and
-// those in flight are killed once every lock is dropped.
-void Vusb::Detach(ub_dev *d, bool unplugged)
-{
-	ub_pin *pins[kUrbRingSize];
-	unsigned npins = 0, port = 0;
-	{
-		RegistryGuard r;
-		for (Vusb *v = g_vusbs; v && !port; v = v->next_)
-			port = v->ReleasePort(d, unplugged, pins, &npins);
-	}
-	// The work answers the guest for each.
-	for (unsigned k = 0; k < npins; k++)
-		ub_pin_kill(pins[k]);
-	if (port)
-		ub_dev_put(d);
 }
 
 // Under the registry lock: d off its port; its URBs pinned for killing.
@@ -328,14 +245,12 @@ unsigned Vusb::ReleasePort(ub_dev *d, bool unplugged, ub_pin **pins, unsigned *n
 				port = i;
 		if (!port)
 			return 0;
-		for (uint8_t &a : addr_)
-			if (a == port)
-				a = 0;
-		ports_[port].notify = true;
+		ports_[port].gone = true;
+		ports_[port].addr = 0;
 		SpinGuard u(urb_lock_);
 		ports_[port].dev = nullptr;
 		for (Request &r : slots_)
-			if (r.urb && !r.done.Load() && r.port == port && r.lead == &r)
+			if (r.urb && r.port == port)
 				pins[(*npins)++] = ub_urb_pin(r.urb);
 		if (connected_)
 			events().Kick();
@@ -345,7 +260,7 @@ unsigned Vusb::ReleasePort(ub_dev *d, bool unplugged, ub_pin **pins, unsigned *n
 		char key[16];
 		xi_snprintf(key, sizeof(key), "port/%u", port);
 		(void)dev_.Write(key, "%s", "");
-		BusidGuard b;
+		SpinGuard b(R().busids);
 		ports_[port].busid[0] = 0;
 	}
 	xi_log(XI_LOG_INFO, "%s: port %u: device %s", dev_.nodename(), port,
@@ -355,17 +270,50 @@ unsigned Vusb::ReleasePort(ub_dev *d, bool unplugged, ub_pin **pins, unsigned *n
 
 } // namespace usbback
 
+using namespace usbback;
+
+extern "C" void ub_init(void)
+{
+	new (g_registry) Registry();
+}
+
 extern "C" bool ub_assigned(const char *busid)
 {
-	return usbback::Vusb::Assigned(busid);
+	unsigned port;
+	return Vusb::Find(busid, &port);
 }
 
 extern "C" int ub_attach(const char *busid, struct ub_dev *d, bool asked)
 {
-	return usbback::Vusb::Attach(busid, d, asked);
+	MutexGuard g(R().lock);
+	unsigned port;
+	Vusb *v = Vusb::Find(busid, &port);
+
+	if (!v && asked) {
+		// The toolstack binds right after it writes port/<n>: the
+		// watch may not have run yet.
+		ub_probes_read++;
+		for (v = R().head; v; v = v->next_)
+			v->ReadPorts();
+		v = Vusb::Find(busid, &port);
+	}
+	return v ? v->AttachPort(port, d) : -err::kNoDev;
 }
 
+// The device leaves usbback: no URB is submitted for it from now on, and
+// those in flight are killed once every lock is dropped.
 extern "C" void ub_detach(struct ub_dev *d, bool unplugged)
 {
-	usbback::Vusb::Detach(d, unplugged);
+	ub_pin *pins[kUrbRingSize];
+	unsigned npins = 0, port = 0;
+	{
+		MutexGuard g(R().lock);
+		for (Vusb *v = R().head; v && !port; v = v->next_)
+			port = v->ReleasePort(d, unplugged, pins, &npins);
+	}
+	// The work answers the guest for each.
+	for (unsigned k = 0; k < npins; k++)
+		ub_pin_kill(pins[k]);
+	if (port)
+		ub_dev_put(d);
 }

@@ -14,13 +14,13 @@
 // Lock order, for every xenidc module (take them top to bottom, never up):
 //   xb::Device::lock_           xenbus_lite; held around every driver call
 //   blkback2::Vbd::rings_lock_  blkback2: a vbd's rings, for reclaim (spin)
-//   ub_registry_lock()          usbback: the controllers
+//   Registry::lock              usbback: the controllers
 //   Vusb::lock_                 usbback: a controller's ports
-//   ub_busid_lock()             usbback: the assigned bus ids (spin)
+//   Registry::busids            usbback: the assigned bus ids (spin)
 //   Vusb::urb_lock_             usbback: the URBs in flight (spin)
 //   BackendDevice::done_lock_   completed requests (spin)
 //   MappedRing::rsp_lock_       a ring's responses (spin)
-// ub_busid_lock() is never held with Vusb::lock_, nor rsp_lock_ with
+// Registry::busids is never held with Vusb::lock_, nor rsp_lock_ with
 // done_lock_; nothing else is taken under the spinlocks (rings_lock_ only
 // queues work). xenbus_lite's glue has one more, a leaf: xbl_deferred_lock.
 #ifndef XENIDC_LOCK_H

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.AddDomain(fuzz::kGuest, 512);
 	sim::Xenstore xs;
 	uint8_t cfg = in.U8();
-	sim::FakeUsbDevice dev_usb("1-1", 1 + cfg % 3, cfg & 4);
+	sim::FakeUsbDevice dev_usb("1-1", 1 + cfg % 3);
 	uint32_t st = in.U32();
 	dev_usb.status = [st](const sim::FakeUrb &u) {
 		static const int errs[] = {0, -32, -71, -75, -108, -19, -110, -121};

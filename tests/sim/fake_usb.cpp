@@ -12,9 +12,7 @@ namespace sim {
 static const uint8_t kDeviceDescriptor[18] = {18,   1,	  0x00, 0x02, 0,    0, 0, 64, 0x6b,
 					      0x1d, 0x04, 0x01, 0x00, 0x01, 1, 2, 3,  1};
 
-FakeUsbDevice::FakeUsbDevice(std::string b, unsigned s, bool sg_ok)
-    : busid(std::move(b)), speed(s), sg(sg_ok)
-{}
+FakeUsbDevice::FakeUsbDevice(std::string b, unsigned s) : busid(std::move(b)), speed(s) {}
 
 FakeUsbDevice::~FakeUsbDevice()
 {
@@ -55,29 +53,13 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 	uint32_t actual = 0;
 	auto *buf = static_cast<uint8_t *>(x.buffer);
 	auto write = [&](const uint8_t *src, uint32_t n) { // device -> host memory
-		n = std::min(n, x.length);
-		uint32_t done = 0;
-		if (buf) {
-			if (n)
-				memcpy(buf, src, n);
-			done = n;
-		} else {
-			for (uint32_t i = 0; i < x.nsg && done < n; i++) {
-				uint32_t k = std::min(x.sg[i].length, n - done);
-				memcpy((uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset,
-				       src + done, k);
-				done += k;
-			}
-		}
-		actual = done;
+		actual = std::min(n, x.length);
+		if (actual)
+			memcpy(buf, src, actual);
 	};
 	auto read = [&]() { // host memory -> device
 		if (buf)
 			u->data.assign(buf, buf + x.length);
-		for (uint32_t i = 0; i < x.nsg; i++) {
-			auto *p = (uint8_t *)xi_page_address(x.sg[i].page) + x.sg[i].offset;
-			u->data.insert(u->data.end(), p, p + x.sg[i].length);
-		}
 		actual = x.length;
 	};
 	if (st == 0) {
@@ -103,7 +85,11 @@ void FakeUsbDevice::Complete(FakeUrb *u, int st)
 		}
 	}
 	u->done = true;
-	ub_urb_done(x.cookie, st, actual, 0, x.type == UB_ISOC ? 77 : 0);
+	u->submitted->status = st;
+	u->submitted->actual_length = actual;
+	u->submitted->error_count = 0;
+	u->submitted->start_frame = x.type == UB_ISOC ? 77 : 0;
+	ub_urb_done(x.cookie);
 }
 
 void FakeUsbDevice::Finish(FakeUrb *u, int st)
@@ -128,31 +114,8 @@ struct ub_urb {
 
 extern "C" {
 
-static bool g_registry_locked, g_busid_locked;
-
-void ub_registry_lock(void)
-{
-	if (g_registry_locked)
-		sim::Sim::Get().on_warning("registry lock taken twice");
-	g_registry_locked = true;
-}
-
-void ub_registry_unlock(void)
-{
-	g_registry_locked = false;
-}
-
-void ub_busid_lock(void)
-{
-	if (g_busid_locked)
-		sim::Sim::Get().on_warning("busid lock taken twice");
-	g_busid_locked = true;
-}
-
-void ub_busid_unlock(void)
-{
-	g_busid_locked = false;
-}
+// usbback's registry, made once as the module's init does.
+static const bool g_usbback_init = (ub_init(), true);
 
 int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
 {
@@ -161,9 +124,7 @@ int ub_urb_submit(struct ub_dev *d, struct ub_xfer *x, struct ub_urb **out)
 		std::exchange(dev->on_submit, nullptr)();
 	if (dev->submit_error)
 		return dev->submit_error;
-	if (x->nsg && !dev->sg)
-		sim::Sim::Get().on_warning("scatter-gather URB on a device without SG");
-	auto *u = new FakeUrb{*x};
+	auto *u = new FakeUrb{*x, x};
 	dev->urbs.push_back(u);
 	*out = new ub_urb{u, dev};
 	if (!dev->hold) {
@@ -232,23 +193,18 @@ int ub_reset_configuration(struct ub_dev *d, unsigned int config)
 	return config == D(d)->config ? 0 : -22;
 }
 
+int ub_reset(struct ub_dev *d)
+{
+	if (D(d)->on_reset)
+		std::exchange(D(d)->on_reset, nullptr)();
+	D(d)->resets++;
+	return D(d)->reset_error;
+}
+
 unsigned int ub_speed(struct ub_dev *d)
 {
 	return D(d)->speed;
 }
-
-bool ub_sg_capable(struct ub_dev *d)
-{
-	return D(d)->sg;
-}
-
-unsigned int ub_bulk_maxpacket(struct ub_dev *d, unsigned int, bool)
-{
-	return D(d)->maxpacket;
-}
-
-bool ub_merge_bulk = true;
-bool ub_zero_copy = true;
 
 void ub_dev_get(struct ub_dev *d)
 {

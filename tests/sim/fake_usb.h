@@ -16,7 +16,8 @@
 namespace sim {
 
 struct FakeUrb {
-	ub_xfer x;
+	ub_xfer x;		   // as submitted
+	ub_xfer *submitted;	   // usbback's, where the results go
 	std::vector<uint8_t> data; // what the device received (OUT)
 	bool done = false;
 	bool freed = false;
@@ -24,16 +25,15 @@ struct FakeUrb {
 
 class FakeUsbDevice {
 public:
-	FakeUsbDevice(std::string busid, unsigned speed = 3, bool sg = false);
+	explicit FakeUsbDevice(std::string busid, unsigned speed = 3);
 	~FakeUsbDevice();
 
 	std::string busid;
 	unsigned speed;
-	bool sg;
 	unsigned config = 1;
-	unsigned maxpacket = 512; // every bulk endpoint's
-	bool hold = false;	  // keep URBs pending until Finish()
+	bool hold = false; // keep URBs pending until Finish()
 	int submit_error = 0;
+	int reset_error = 0;
 	// The status a completing URB gets (index counts URBs).
 	std::function<int(const FakeUrb &)> status;
 	std::vector<uint8_t> in_data; // what bulk/int IN transfers return
@@ -41,10 +41,13 @@ public:
 	// where the kernel's would sleep, and once inside the next submit:
 	// what another thread does meanwhile.
 	std::function<void()> on_control, on_submit;
+	// Runs inside the next port reset (ub_reset).
+	std::function<void()> on_reset;
 	// The bytes an iso IN packet gets (default: all it asked for).
 	std::function<uint32_t(uint32_t packet, uint32_t length)> iso_actual;
 	std::vector<FakeUrb *> urbs; // every URB, in submit order
-	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, unlinks = 0, kills = 0;
+	int refs = 0, set_interface = 0, clear_halt = 0, reset_config = 0, resets = 0, unlinks = 0,
+	    kills = 0;
 	unsigned last_intf = 0, last_alt = 0, last_ep = 0;
 
 	int Plug(bool asked = true);	     // ub_attach

@@ -367,35 +367,18 @@ check "xl usbctrl-attach type=pv (usbback, controller 1)" \
 # usbback's own counters around a read: how many URBs carried the bytes
 vusb_stat() { cat /sys/bus/xen-backend/devices/vusb-$(guest_domid)-1/statistics/$1 2>/dev/null || echo 0; }
 usb_where() { # TARGET REP
-	local u0 b0 m0 i0 u1 b1 m1 i1
-	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in) m0=$(vusb_stat merged) i0=$(irq_total xhci)
+	local u0 b0 i0 u1 b1 i1
+	u0=$(vusb_stat urbs) b0=$(vusb_stat bytes_in) i0=$(irq_total xhci)
 	usb_read "$@" || return 1
-	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) m1=$(vusb_stat merged) i1=$(irq_total xhci)
-	echo "  where $1 read16m: $((u1 - u0)) guest URBs in $((u1 - u0 - m1 + m0)) host URBs, $((i1 - i0)) xHCI interrupts, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per guest URB"
+	u1=$(vusb_stat urbs) b1=$(vusb_stat bytes_in) i1=$(irq_total xhci)
+	echo "  where $1 read16m: $((u1 - u0)) guest URBs, $((i1 - i0)) xHCI interrupts, $(((b1 - b0) / (u1 - u0 + (u1 == u0)))) bytes per guest URB"
 }
-usb_param() { echo "$2" >"/sys/module/usbback/parameters/$1"; }
 # the first read after an attach ran slower than the next ones (the guest
 # still probing the new disk): one read of 1 MiB first, for every target
 usb_warm() { g 120 "$G wait_blk sda 90 >/dev/null && dd if=/dev/sda of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null"; }
-# rotate N WORD...: the words from the Nth on, then the first N
-rotate() {
-	local n=$1 i
-	shift
-	for ((i = 0; i < $#; i++)); do echo "${@:$(((i + n) % $# + 1)):1}"; done
-}
-# usbback's optimisations switched off in turn on the same attachment,
-# each repetition starting one later (a variant's place after the attach
-# moved it more than the variant did)
-USB_VARIANTS="usbback usbback-merge_bulk=0 usbback-zero_copy=0"
 usb_part && for rep in $(seq "$REPS"); do
 	if usb_to 1 && usb_warm; then
-		for t in $(rotate $((rep - 1)) $USB_VARIANTS); do
-			usb_param merge_bulk Y && usb_param zero_copy Y
-			p=${t#usbback-}
-			[ "$t" = usbback ] || usb_param "${p%=0}" N
-			usb_where "$t" "$rep"
-		done
-		usb_param merge_bulk Y && usb_param zero_copy Y
+		usb_where usbback "$rep"
 		usb_off 1 || fail "bench usbback #$rep" "detach"
 	else
 		fail "bench usbback #$rep" "attach"
