@@ -30,6 +30,8 @@ if [ ! -f "$STICK/stick.img" ]; then
 	rm -rf "$STICK/root"
 fi
 cp "$STICK/stick.img" "$XENIDC_BUILD/lab-stick.img" # the guest writes to it
+# A second, blank one, hot-plugged into dom0 by the suite (device_add).
+rm -f "$XENIDC_BUILD/lab-stick2.img" && truncate -s 16M "$XENIDC_BUILD/lab-stick2.img"
 
 # Our modules, built against the dom0 kernel's headers.
 MODS=$XENIDC_BUILD/lab-modules
@@ -93,6 +95,7 @@ boot() {
 		-device qemu-xhci,id=xhci,p3=0 \
 		-drive if=none,id=stick,file="$XENIDC_BUILD/lab-stick.img",format=raw \
 		-device usb-storage,bus=xhci.0,drive=stick,id=stick0 \
+		-drive if=none,id=stick2,file="$XENIDC_BUILD/lab-stick2.img",format=raw \
 		-monitor unix:"$RUN/monitor.sock",server=on,wait=off \
 		-chardev socket,id=ser0,path="$RUN/serial.sock",server=on,wait=off,logfile="$SER" \
 		-serial chardev:ser0 \

@@ -147,7 +147,10 @@ fi
 # ---- USB: a stick through usbback, hotplug both ways, unplug mid-read ----
 usb_setup
 check "dom0 reads the stick natively (reference sha256)" usb_native_read
+resets=$(usb_resets)
 usb_attach
+check "usbback reset the stick at xl usbdev-attach (dom0: usb $STICK_ID: reset ...)" usb_reset_at_attach "$resets"
+usb_unassigned_hotplug
 usb_data
 usb_detach
 

@@ -8,9 +8,14 @@ STICK_SUM=$(cut -d' ' -f1 /lab/stick.sha256)
 
 usb_setup() {
 	modprobe xhci-pci
+	# usbback before usb-storage (registered again if an earlier suite of
+	# this boot loaded it), as on a dom0 that loads usbback at boot: every
+	# device plugged in from now on is offered to usbback first
+	rmmod uas 2>/dev/null
+	rmmod usb_storage 2>/dev/null
+	check "usbback loads (driver usbback registered)" load_usbback
 	modprobe usb-storage
 	modprobe sd_mod
-	check "usbback loads (driver usbback registered)" load_usbback
 	check "dom0 sees the QEMU USB stick" wait_for 30 find_stick
 	echo "  stick: bus $STICK_BUS dev $STICK_DEV id $STICK_ID (/dev/$STICK_SD)"
 }
@@ -74,4 +79,49 @@ usb_unplug_midread() {
 	check "the backend freed the port" wait_for 30 port1_free
 	check "xl usbctrl-detach after the unplug" timeout 60 xl usbctrl-detach $GUEST 0
 	check "rmmod usbback after the unplug" rmmod usbback
+}
+
+# How often a reset of the stick shows in dom0's log (the USB core's
+# "usb 1-1: reset high-speed USB device number 2 using xhci_hcd").
+usb_resets() { dmesg | grep -c "usb $STICK_ID: reset .*USB device"; }
+
+# Around xl usbdev-attach: usbback resets the device before the guest hears
+# of it, as qusb does.
+usb_reset_at_attach() { # RESETS_BEFORE
+	dmesg | grep "usb $STICK_ID: reset .*USB device" | tail -1 | sed 's/^/  dom0: /'
+	[ "$(usb_resets)" -gt "$1" ]
+}
+
+UB_DEBUGFS=/sys/kernel/debug/usbback
+# The bus id of a second QEMU stick (vendor 46f4, not $STICK_ID) that dom0's
+# usb-storage took, in STICK2_ID.
+stick2_with_usb_storage() {
+	local d
+	for d in /sys/bus/usb/devices/*; do
+		[ -f "$d/idVendor" ] && [ "$(cat "$d/idVendor")" = 46f4 ] || continue
+		[ "$(basename "$d")" != "$STICK_ID" ] || continue
+		STICK2_ID=$(basename "$d")
+		[ -e "/sys/bus/usb/drivers/usb-storage/$STICK2_ID:1.0" ] && return 0
+	done
+	return 1
+}
+stick2_gone() { ! [ -e "/sys/bus/usb/devices/$STICK2_ID" ]; }
+
+# A stick the toolstack never assigned is hot-plugged into dom0 while a
+# guest has the first one: usbback is offered its interface first and
+# refuses it from the bus ids it holds, without reading xenstore; dom0's
+# usb-storage takes it.
+usb_unassigned_hotplug() {
+	local r0 x0 r1 x1
+	r0=$(cat $UB_DEBUGFS/probes_refused) x0=$(cat $UB_DEBUGFS/probes_read_xenstore)
+	qemu_monitor device_add usb-storage,bus=xhci.0,drive=stick2,id=stick2
+	check "a second stick hot-plugged into dom0 goes to usb-storage" wait_for 60 stick2_with_usb_storage
+	check "usbback never had the second stick ($STICK2_ID)" \
+		sh -c "! ls /sys/bus/usb/drivers/usbback | grep -q '^$STICK2_ID:'"
+	r1=$(cat $UB_DEBUGFS/probes_refused) x1=$(cat $UB_DEBUGFS/probes_read_xenstore)
+	echo "  usbback probes_refused $r0 -> $r1, probes_read_xenstore $x0 -> $x1"
+	check "usbback refused its probe at once: probes_refused went up, probes_read_xenstore did not" \
+		test "$r1" -gt "$r0" -a "$x1" = "$x0"
+	qemu_monitor device_del stick2
+	check "the second stick is unplugged again" wait_for 30 stick2_gone
 }
