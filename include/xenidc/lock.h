@@ -14,7 +14,8 @@
 // Lock order, for every xenidc module (take them top to bottom, never up):
 //   xb::Device::lock_           xenbus_lite; held around every driver call
 //   blkback2::Vbd::rings_lock_  blkback2: a vbd's rings, for reclaim (spin)
-//   Registry::lock              usbback: the controllers
+//   Registry::lock              usbback: the controllers; held across the
+//                               reset at attach (a probe: under the device lock)
 //   Vusb::lock_                 usbback: a controller's ports
 //   Registry::busids            usbback: the assigned bus ids (spin)
 //   Vusb::urb_lock_             usbback: the URBs in flight (spin)
