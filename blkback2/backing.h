@@ -115,6 +115,19 @@ void bb2_plugged(void (*fn)(void *arg), void *arg);
 void bb2_io_done(void *cookie, int err);
 const void *bb2_xenbus_driver(void); /* const xenidc::xb::Driver * */
 
+/*
+ * A request's life, as tracepoints (trace.c; events blkback2:bb2_*): dev is
+ * the backend's xenstore node, queue its ring, id the frontend's. val is
+ * what the stage knows: segments (received, mapped), bios (submitted), the
+ * first bio error (completed: 0 or -errno), the response (answered).
+ */
+enum bb2_stage { BB2_RECEIVED, BB2_MAPPED, BB2_SUBMITTED, BB2_COMPLETED, BB2_ANSWERED };
+void bb2_trace(enum bb2_stage stage, const char *dev, unsigned int queue, uint64_t id,
+	       unsigned int op, uint64_t sector, int val);
+/* Answered at once as malformed: status and why, as the log has them. */
+void bb2_trace_rejected(const char *dev, unsigned int queue, uint64_t id, unsigned int op,
+			int status, const char *why);
+
 /* Per-vbd counters (statistics/ in sysfs, named in xenbus.cpp). */
 enum bb2_stat { BB2_OO_REQ, BB2_RD_REQ, BB2_WR_REQ, BB2_F_REQ, BB2_DS_REQ,
 		BB2_RD_SECT, BB2_WR_SECT, BB2_ERRORS, BB2_BURSTS, BB2_LOOKS,

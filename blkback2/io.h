@@ -159,6 +159,8 @@ private:
 	int16_t Prepare(const blkif::Request &r, Request *q, const char **why);
 	int16_t PrepareSegments(const blkif::Request &r, Request *q, const char **why);
 	bool CopyIndirect(const blkif::Request &r, Request *q);
+	void CountSubmitted(const Request *q);
+	void SubmitDiscard(Request *q);
 	void Submit(Request *q);
 	void FinishPass();
 	void Publish();
@@ -167,6 +169,8 @@ private:
 	void MaybeTrim();
 	int16_t ResponseStatus(const Request *q);
 	void Answer(const Request *q, int16_t status);
+	// q at a stage of its life, to its tracepoint (trace.h).
+	void Trace(bb2_stage stage, const Request *q, int val) const;
 	template <class Fn> void WithRing(Fn &&fn)
 	{
 		if (abi_ == blkif::Abi::kX86_32)

@@ -320,6 +320,8 @@ bool Ring::Handle(const blkif::Request &r)
 		return !wait;
 	}
 	const char *why = nullptr;
+	bb2_trace(BB2_RECEIVED, vbd_->device().nodename(), index_, r.id, r.operation, r.sector,
+		  r.nr_segments);
 	int16_t st = Prepare(r, q, &why);
 	if (st != blkif::kRspOkay) {
 		Reject(q, st, why);
@@ -342,6 +344,7 @@ bool Ring::Handle(const blkif::Request &r)
 			Reject(q, blkif::kRspError, "its grants do not map");
 			return true;
 		}
+		Trace(BB2_MAPPED, q, q->nseg);
 	}
 	pass_segs_ += q->nseg;
 	Submit(q);
@@ -356,6 +359,7 @@ void Ring::Reject(Request *q, int16_t status, const char *why)
 	Rejected();
 	xi_log_ratelimited(XI_LOG_WARN, "%s: request %llu op %u refused: %s",
 			   vbd_->device().nodename(), (unsigned long long)q->id, q->op, why);
+	bb2_trace_rejected(vbd_->device().nodename(), index_, q->id, q->op, status, why);
 	Answer(q, status);
 	Release(q);
 }
@@ -501,13 +505,9 @@ bool Ring::CopyIndirect(const blkif::Request &r, Request *q)
 	return GrantCopy(sg, q->desc, bytes, false).ok();
 }
 
-void Ring::Submit(Request *q)
+// The statistics xen-blkback keeps, for a request going to the device.
+void Ring::CountSubmitted(const Request *q)
 {
-	bb2_backing *b = vbd_->backing();
-
-	XI_DEBUG("%s: request %llu op %u sector %llu+%u, %u segments", vbd_->device().nodename(),
-		 (unsigned long long)q->id, q->op, (unsigned long long)q->sector,
-		 (unsigned)q->nr_sectors, q->nseg);
 	switch (q->kind) {
 	case Kind::kRead:
 		vbd_->Count(kRdReq);
@@ -526,32 +526,49 @@ void Ring::Submit(Request *q)
 		vbd_->Count(kDsReq);
 		break;
 	}
+}
 
-	if (q->kind == Kind::kDiscard) {
-		uint64_t nbios = (q->nr_sectors + kMaxDiscardSectors - 1) / kMaxDiscardSectors;
-		uint64_t sector = q->sector, left = q->nr_sectors;
-		if (nbios == 0) { // nothing to discard: answer at once
-			q->pending.Store(1);
-			bb2_io_done(q, 0);
-			return;
-		}
-		q->pending.Store((int32_t)nbios);
-		// After the last submit, q may already be answered: locals only.
-		for (uint64_t i = 0; i < nbios; i++) {
-			uint64_t n = ktl::Min(left, kMaxDiscardSectors);
-			bb2_submit(b, q->secure ? BB2_SECURE_ERASE : BB2_DISCARD, 0, sector, n,
-				   nullptr, 0, q);
-			sector += n;
-			left -= n;
-		}
+// A discard (or secure erase) as bios of at most kMaxDiscardSectors.
+void Ring::SubmitDiscard(Request *q)
+{
+	uint64_t nbios = (q->nr_sectors + kMaxDiscardSectors - 1) / kMaxDiscardSectors;
+	uint64_t sector = q->sector, left = q->nr_sectors;
+
+	Trace(BB2_SUBMITTED, q, (int)nbios);
+	if (nbios == 0) { // nothing to discard: answer at once
+		q->pending.Store(1);
+		bb2_io_done(q, 0);
 		return;
 	}
+	q->pending.Store((int32_t)nbios);
+	// After the last submit, q may already be answered: locals only.
+	for (uint64_t i = 0; i < nbios; i++) {
+		uint64_t n = ktl::Min(left, kMaxDiscardSectors);
+		bb2_submit(vbd_->backing(), q->secure ? BB2_SECURE_ERASE : BB2_DISCARD, 0, sector,
+			   n, nullptr, 0, q);
+		sector += n;
+		left -= n;
+	}
+}
 
+void Ring::Submit(Request *q)
+{
+	bb2_backing *b = vbd_->backing();
+
+	XI_DEBUG("%s: request %llu op %u sector %llu+%u, %u segments", vbd_->device().nodename(),
+		 (unsigned long long)q->id, q->op, (unsigned long long)q->sector,
+		 (unsigned)q->nr_sectors, q->nseg);
+	CountSubmitted(q);
+	if (q->kind == Kind::kDiscard) {
+		SubmitDiscard(q);
+		return;
+	}
 	// Flush and barrier: earlier writes durable first, this one durable
 	// when it completes.
 	bool ordered = q->kind == Kind::kFlush || q->kind == Kind::kBarrier;
 	enum bb2_op op = q->kind == Kind::kRead ? BB2_READ : BB2_WRITE;
 	if (q->nseg == 0) {
+		Trace(BB2_SUBMITTED, q, 1);
 		q->pending.Store(1);
 		bb2_submit(b, BB2_WRITE, BB2_PREFLUSH, q->sector, 0, nullptr, 0, q);
 		return;
@@ -561,7 +578,9 @@ void Ring::Submit(Request *q)
 	uint32_t per_bio = bb2_max_bio_vecs(b);
 	uint32_t nseg = q->nseg, nbios = (nseg + per_bio - 1) / per_bio;
 	uint64_t sector = q->sector;
+	Trace(BB2_SUBMITTED, q, (int)nbios);
 	q->pending.Store((int32_t)nbios);
+	// After the last submit, q may already be answered: locals only.
 	for (uint32_t i = 0, first = 0; i < nbios; i++, first += per_bio) {
 		uint32_t n = ktl::Min(per_bio, nseg - first);
 		uint64_t bytes = 0;
@@ -593,8 +612,14 @@ int16_t Ring::ResponseStatus(const Request *q)
 		       : blkif::kRspError;
 }
 
+void Ring::Trace(bb2_stage stage, const Request *q, int val) const
+{
+	bb2_trace(stage, vbd_->device().nodename(), index_, q->id, q->op, q->sector, val);
+}
+
 void Ring::Answer(const Request *q, int16_t status)
 {
+	Trace(BB2_ANSWERED, q, status);
 	WithRing([&](auto &ring) {
 		if (ring.Respond({q->id, q->op, status}))
 			events().Notify();
@@ -608,6 +633,7 @@ void Ring::Answer(const Request *q, int16_t status)
 // request), so such a request costs one wakeup of the work instead of two.
 void Ring::Finished(Request *q)
 {
+	Trace(BB2_COMPLETED, q, q->error.Load());
 	if (q->error.Load() == 0 && q->mapping.AnswerableBeforeUnmap()) {
 		uint32_t after = look_after_.Load();
 
@@ -647,8 +673,10 @@ void Ring::FinishCompleted()
 	WithRing([&](auto &ring) {
 		bool notify = ring.RespondBatch([&](auto put) {
 			for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
-				if (!q->answered)
+				if (!q->answered) {
+					Trace(BB2_ANSWERED, q, q->status);
 					put({q->id, q->op, q->status});
+				}
 		});
 		if (notify)
 			events().Notify();

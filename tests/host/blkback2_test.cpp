@@ -1415,3 +1415,46 @@ TEST_F(Blkback2Test, IdlePersistentGrantsAreUnmapped)
 		front_.reset();
 	}
 }
+
+// The tracepoints (blkback2/trace.h) follow one request through every
+// stage, with what each stage knows; a malformed one is received, rejected
+// with the reason and answered; a failing bio shows in completed.
+TEST_F(Blkback2Test, TracepointsFollowARequestThroughItsLife)
+{
+	auto &f = Front();
+	f.Attach();
+	disk_.max_vecs = 1; // two segments: two bios
+	auto stages = [](uint64_t id) {
+		std::vector<std::pair<int, int>> v;
+		for (const sim::Trace &t : sim::FakeDisk::traces)
+			if (t.id == id)
+				v.push_back({t.stage, t.val});
+		return v;
+	};
+	using P = std::vector<std::pair<int, int>>;
+	sim::FakeDisk::traces.clear();
+	ASSERT_EQ(f.Do(f.Rw(7, blkif::kOpRead, 8, {{Page().second, 0, 7}, {Page().second, 0, 7}})),
+		  blkif::kRspOkay);
+	EXPECT_EQ(stages(7), (P{{BB2_RECEIVED, 2},
+				{BB2_MAPPED, 2},
+				{BB2_SUBMITTED, 2},
+				{BB2_COMPLETED, 0},
+				{BB2_ANSWERED, blkif::kRspOkay}}));
+
+	ASSERT_EQ(f.Do(f.Rw(8, blkif::kOpRead, kDiskSectors, {{Page().second, 0, 7}})),
+		  blkif::kRspError);
+	EXPECT_EQ(stages(8), (P{{BB2_RECEIVED, 1},
+				{sim::Trace::kRejected, blkif::kRspError},
+				{BB2_ANSWERED, blkif::kRspError}}));
+	EXPECT_FALSE(sim::FakeDisk::traces[sim::FakeDisk::traces.size() - 2].why.empty());
+
+	disk_.inject = [](const sim::Bio &, size_t i) { return i == 1 ? -5 : 0; };
+	disk_.bios.clear();
+	ASSERT_EQ(f.Do(f.Rw(9, blkif::kOpWrite, 8, {{Page().second, 0, 7}, {Page().second, 0, 7}})),
+		  blkif::kRspError);
+	EXPECT_EQ(stages(9), (P{{BB2_RECEIVED, 2},
+				{BB2_MAPPED, 2},
+				{BB2_SUBMITTED, 2},
+				{BB2_COMPLETED, -5},
+				{BB2_ANSWERED, blkif::kRspError}}));
+}

@@ -83,7 +83,7 @@ if [ ! -f "$BASE/.done" ]; then
 	mkcpio "$G" "$T/guest-base.cpio"
 
 	new_root "$D"
-	copy_bin "$D" bash flock kmod fio dmsetup losetup blockdev sha256sum \
+	copy_bin "$D" bash flock kmod fio dmsetup losetup blockdev sha256sum perf \
 		/lib/x86_64-linux-gnu/libgcc_s.so.1
 	for l in modprobe insmod rmmod lsmod depmod modinfo; do
 		ln -sf /usr/bin/kmod "$D/usr/bin/$l"

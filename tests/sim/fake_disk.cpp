@@ -9,7 +9,9 @@ namespace sim {
 
 namespace {
 std::vector<FakeDisk *> g_disks;
-}
+} // namespace
+
+std::vector<Trace> FakeDisk::traces;
 
 FakeDisk::FakeDisk(uint32_t major, uint32_t minor, uint64_t sectors)
     : sectors(sectors), data(sectors * 512), major(major), minor(minor)
@@ -139,6 +141,18 @@ unsigned int bb2_max_bio_vecs(struct bb2_backing *b)
 void bb2_plugged(void (*fn)(void *arg), void *arg)
 {
 	fn(arg);
+}
+
+void bb2_trace(enum bb2_stage stage, const char *dev, unsigned int queue, uint64_t id,
+	       unsigned int op, uint64_t sector, int val)
+{
+	sim::FakeDisk::traces.push_back({(int)stage, id, op, val, ""});
+}
+
+void bb2_trace_rejected(const char *dev, unsigned int queue, uint64_t id, unsigned int op,
+			int status, const char *why)
+{
+	sim::FakeDisk::traces.push_back({sim::Trace::kRejected, id, op, status, why});
 }
 
 } // extern "C"

@@ -7,6 +7,7 @@
 #define XENIDC_TESTS_FAKE_DISK_H
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "../../blkback2/backing.h"
@@ -20,6 +21,16 @@ struct Bio {
 	uint64_t sector;
 	uint64_t bytes;
 	unsigned nvecs;
+};
+
+// One tracepoint hit (blkback2/trace.h): a bb2_stage, or kRejected.
+struct Trace {
+	static constexpr int kRejected = -1;
+	int stage;
+	uint64_t id;
+	unsigned op;
+	int val;
+	std::string why;
 };
 
 class FakeDisk {
@@ -46,6 +57,9 @@ public:
 
 	void Resize(uint64_t new_sectors);
 	uint8_t *At(uint64_t sector) { return data.data() + sector * 512; }
+
+	// Every tracepoint hit, in order (the tests clear it).
+	static std::vector<Trace> traces;
 
 	// Used by the backing.h implementation.
 	static FakeDisk *Find(uint32_t major, uint32_t minor);

@@ -148,6 +148,29 @@ resize_seen() {
 	down_blk xvde && return $rc
 }
 
+# The request lifecycle's tracepoints: perf lists them, and one 4 KiB read
+# by the guest passes every stage, followed by its id (the frontend reuses
+# ids: from the read's bb2_received to the next bb2_answered of that id).
+TRACE=/sys/kernel/tracing
+trace_request() {
+	local n stages
+	grep -q " $TRACE " /proc/mounts || mount -t tracefs nodev $TRACE || return
+	n=$(perf list 'blkback2:*' 2>/dev/null | grep -c 'blkback2:bb2_[a-z]* *\[Tracepoint event\]')
+	echo "  perf list 'blkback2:*': $n tracepoints"
+	[ "$n" = 6 ] && up_blk phy:/dev/nullb0,xvdb,w || return
+	# no comm record: it would hook sched_switch (see timer_wakeups)
+	echo 0 >$TRACE/options/record-cmd && echo >$TRACE/trace &&
+		echo 1 >$TRACE/events/blkback2/enable || return
+	g 60 "dd if=/dev/xvdb of=/dev/null bs=4k count=1 skip=4242 iflag=direct" >/dev/null
+	echo 0 >$TRACE/events/blkback2/enable
+	awk '/bb2_received: .* sector 33936 / { id = $0; sub(/.* id /, "", id); sub(/ .*/, "", id) }
+		id != "" && index($0, " id " id " ") { print "    " $0 }
+		id != "" && index($0, " id " id " ") && /bb2_answered:/ { exit }' $TRACE/trace >/tmp/trace.txt
+	cat /tmp/trace.txt
+	stages=$(grep -o 'bb2_[a-z]*:' /tmp/trace.txt | tr -d : | tr '\n' ' ')
+	[ "$stages" = "bb2_received bb2_mapped bb2_submitted bb2_completed bb2_answered " ]
+}
+
 # After a case, whatever it left: no vbd, blkback2 loaded.
 ops_reset() {
 	local d
@@ -163,5 +186,6 @@ operator_suite() {
 	ocheck "log_stats=1 logs a busy vbd's counters" log_stats_logs
 	ocheck "unbind and bind blkback2 under fio with verification: the frontend stays connected, the data is intact" rebind_keeps_io
 	ocheck "an online resize reaches the guest at its next request" resize_seen
+	ocheck "perf lists blkback2's tracepoints; one read's trace shows each stage of its life" trace_request
 	ocheck "$OPS_VBDS idle vbds add no timers (blkback2 vs xen-blkback, 10 s each)" idle_wakeups
 }
