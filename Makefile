@@ -4,6 +4,7 @@
 # The kernel build itself is in Kbuild; this file is the front door.
 #
 #   make lab        boot Xen + dom0 + a guest in QEMU and use the backends
+#                   (KERNEL=6.1: Debian 12's 6.1 kernel in both; default 6.12)
 #   make check      every test layer; ends with "N passed, N failed, N skipped"
 #   make modules    build against KDIR (default: the running kernel's headers)
 #   make install    modules into /lib/modules/KVER/extra; make uninstall

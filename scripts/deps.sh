@@ -12,7 +12,7 @@ KERNELS="linux-headers-6.1.0-56-amd64 linux-headers-6.12.117+deb12-amd64"
 PKGS="
 	$KERNELS
 	linux-image-6.12.117+deb12-amd64
-	linux-source-6.12
+	linux-source-6.1 linux-source-6.12
 	make gcc g++ bc bison flex libelf-dev libssl-dev dwarves xz-utils kmod cpio
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 	ccache rsync python3 perl

@@ -1,127 +1,203 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
+# usage: build.sh DOM0-KERNEL [GUEST-KERNEL...]   (kernels: 6.1, 6.12)
 # Builds what the lab boots, all from Debian packages and cached under
-# $XENIDC_CACHE/lab (keyed by what built it):
-#   debs/           Xen 4.17, Debian's 6.12 kernel, QEMU's Xen device model
-#   stage-<key>/    those .debs unpacked (nothing is installed on the host)
-#   base-<key>/     xen, vmlinuz, dom0-base.cpio, guest-base.cpio
-#   xen-hcd-<key>/  the guest's PV USB frontend, built out of tree
-# Prints the base directory.
+# $XENIDC_CACHE/lab (each piece keyed by what built it):
+#   debs/                 Xen 4.17, Debian's kernels, QEMU's Xen device model
+#   xstage-<key>/         the Xen .debs unpacked (nothing is installed on the host)
+#   kstage-<kver>-<key>/  one kernel's .deb unpacked
+#   dom0-<kver>-<key>/    xen, vmlinuz, dom0-base.cpio
+#   guest-<kver>-<key>/   vmlinuz, guest-base.cpio
+#   xen-hcd-<kver>-<key>/ a guest's PV USB frontend, built out of tree from
+#                         that kernel's linux-source
+# Prints a directory of links to those for this run: xen, vmlinuz,
+# dom0-base.cpio, and guest-K/ and xen-hcd-K/ for each guest kernel K.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
 . "$HERE/lib.sh"
 
-KVER=6.12.117+deb12-amd64
-KPKG=linux-image-$KVER-unsigned
+DOM0_K=$1
+shift
+GUEST_KS="$*"
 XEN_PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
  libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenstore4
  libxentoolcore1 libxentoollog1 libxenhypfs1 libyajl2 qemu-system-xen"
 L=$XENIDC_CACHE/lab
 mkdir -p "$L/debs"
 
-# 1. the .debs, by exact name
-DEBKEY=$(cache_key "$XEN_PKGS $KPKG")
-if [ ! -f "$L/debs/.done-$DEBKEY" ]; then
-	log "downloading Xen and kernel .debs"
-	(cd "$L/debs" && apt-get -qq download $XEN_PKGS "$KPKG" >&2 2>/dev/null || true)
-	for p in $XEN_PKGS $KPKG; do
+# .debs by exact name, downloaded once
+download() { # PKG...
+	local p miss=""
+	for p in "$@"; do ls "$L/debs/${p}_"*.deb >/dev/null 2>&1 || miss="$miss $p"; done
+	[ -z "$miss" ] && return 0
+	log "downloading$miss"
+	# shellcheck disable=SC2086
+	(cd "$L/debs" && apt-get -qq download $miss >&2 2>/dev/null || true)
+	for p in $miss; do
 		ls "$L/debs/${p}_"*.deb >/dev/null 2>&1 || { echo "missing .deb for $p" >&2; exit 1; }
 	done
-	touch "$L/debs/.done-$DEBKEY"
-fi
+}
+deb_of() { ls "$L/debs/${1}_"*.deb | tail -1; }
 
-# 2. unpacked
-STAGE=$L/stage-$DEBKEY
-if [ ! -f "$STAGE/.done" ]; then
-	log "unpacking .debs"
-	rm -rf "$STAGE" && mkdir -p "$STAGE"
-	for p in $XEN_PKGS $KPKG; do dpkg -x "$(ls "$L/debs/${p}_"*.deb | tail -1)" "$STAGE"; done
-	depmod -b "$STAGE" "$KVER"
-	touch "$STAGE/.done"
+# 1. Xen, unpacked
+# shellcheck disable=SC2086
+download $XEN_PKGS
+XKEY=$(cache_key "$XEN_PKGS" "$(for p in $XEN_PKGS; do basename "$(deb_of "$p")"; done)")
+XSTAGE=$L/xstage-$XKEY
+if [ ! -f "$XSTAGE/.done" ]; then
+	log "unpacking the Xen .debs"
+	rm -rf "$XSTAGE" && mkdir -p "$XSTAGE"
+	for p in $XEN_PKGS; do dpkg -x "$(deb_of "$p")" "$XSTAGE"; done
+	touch "$XSTAGE/.done"
 fi
-export LAB_STAGE=$STAGE LAB_LIBPATH=$STAGE/usr/lib/x86_64-linux-gnu
+export LAB_STAGE=$XSTAGE LAB_LIBPATH=$XSTAGE/usr/lib/x86_64-linux-gnu
 
-# in-tree modules with their dependencies, decompressed, then depmod
+# 2. a kernel, unpacked: sets KVER, KSTAGE and KKEY for kernel $1
+kernel_stage() {
+	local pkg
+	KVER=$(lab_kver "$1")
+	pkg=linux-image-$KVER-unsigned
+	download "$pkg"
+	KKEY=$(cache_key "$(basename "$(deb_of "$pkg")")")
+	KSTAGE=$L/kstage-$KVER-$KKEY
+	if [ ! -f "$KSTAGE/.done" ]; then
+		log "unpacking $pkg"
+		rm -rf "$KSTAGE" && mkdir -p "$KSTAGE"
+		dpkg -x "$(deb_of "$pkg")" "$KSTAGE"
+		depmod -b "$KSTAGE" "$KVER"
+		touch "$KSTAGE/.done"
+	fi
+}
+
+# in-tree modules of $KSTAGE with their dependencies, decompressed (6.12
+# ships .ko.xz, 6.1 plain .ko), then depmod
 add_modules() { # ROOT MODULE...
 	local root=$1 m f rel
 	shift
 	for m in "$@"; do
-		modprobe -d "$STAGE" -S "$KVER" --show-depends "$m" | awk '$1=="insmod" {print $2}'
+		modprobe -d "$KSTAGE" -S "$KVER" --show-depends "$m" | awk '$1=="insmod" {print $2}'
 	done | sort -u | while read -r f; do
-		rel=$(_usrpath "${f#"$STAGE"}")
+		rel=$(_usrpath "${f#"$KSTAGE"}")
 		rel=${rel%.xz}
+		rel=${rel%.zst}
 		[ -e "$root$rel" ] && continue
 		mkdir -p "$root$(dirname "$rel")"
-		xz -dc "$f" >"$root$rel"
+		case $f in
+		*.xz) xz -dc "$f" >"$root$rel" ;;
+		*.zst) zstd -qdc "$f" >"$root$rel" ;;
+		*) cp "$f" "$root$rel" ;;
+		esac
 	done
 	mkdir -p "$root/usr/lib/modules/$KVER"
-	cp "$STAGE/lib/modules/$KVER"/modules.{builtin,builtin.modinfo,order} "$root/usr/lib/modules/$KVER/"
+	cp "$KSTAGE/lib/modules/$KVER"/modules.{builtin,builtin.modinfo,order} "$root/usr/lib/modules/$KVER/"
 	depmod -b "$root" "$KVER"
 }
 
-# 3. the base roots. Changing this script, lib.sh or an init rebuilds them.
-KEY=$(cache_key "$HERE/lib.sh" "$0" "$HERE/dom0/init" "$HERE/guest/init" "$DEBKEY" "$(fio --version)")
-BASE=$L/base-$KEY
-if [ ! -f "$BASE/.done" ]; then
-	log "building the lab's root filesystems"
-	T=$BASE.tmp
+kmod_links() { # ROOT
+	local l
+	for l in modprobe insmod rmmod lsmod depmod modinfo; do
+		ln -sf /usr/bin/kmod "$1/usr/bin/$l"
+		ln -sf /usr/bin/kmod "$1/usr/sbin/$l"
+	done
+}
+
+# the Xen tool stack (xl, xenstore, the hotplug scripts) into a root
+add_toolstack() { # ROOT
+	local D=$1
+	copy_bin "$D" bash flock kmod dmsetup losetup blockdev /lib/x86_64-linux-gnu/libgcc_s.so.1
+	mkdir -p "$D/usr/lib/xen-4.17" "$D/etc" "$D/usr/lib/x86_64-linux-gnu"
+	cp -a "$XSTAGE/usr/lib/xen-4.17/." "$D/usr/lib/xen-4.17/"
+	cp -a "$XSTAGE/etc/xen" "$D/etc/"
+	cp -a "$XSTAGE"/usr/lib/x86_64-linux-gnu/lib{xen,yajl}* "$D/usr/lib/x86_64-linux-gnu/"
+	cp -a "$XSTAGE"/usr/bin/xenstore* "$D/usr/bin/"
+	copy_libs "$D" "$D"/usr/lib/xen-4.17/bin/* "$D"/usr/bin/xenstore
+}
+
+# 3. dom0's root for kernel $DOM0_K. Changing this script, lib.sh or the
+# init rebuilds it.
+kernel_stage "$DOM0_K"
+FIO=$(fio --version)
+DKEY=$(cache_key "$HERE/lib.sh" "$0" "$HERE/dom0/init" "$XKEY" "$KKEY" "$FIO")
+DOM0=$L/dom0-$KVER-$DKEY
+if [ ! -f "$DOM0/.done" ]; then
+	log "building dom0's root filesystem ($KVER)"
+	T=$DOM0.tmp
 	rm -rf "$T" && mkdir -p "$T"
-	G=$T/guest D=$T/dom0
-
-	new_root "$G"
-	copy_bin "$G" bash kmod fio mke2fs /lib/x86_64-linux-gnu/libgcc_s.so.1
-	copy_bin "$G" "$STAGE"/usr/bin/xenstore-read "$STAGE"/usr/bin/xenstore-write
-	for l in modprobe insmod rmmod lsmod depmod modinfo; do
-		ln -sf /usr/bin/kmod "$G/usr/bin/$l"
-		ln -sf /usr/bin/kmod "$G/usr/sbin/$l"
-	done
-	ln -sf /usr/sbin/mke2fs "$G/usr/sbin/mkfs.ext4"
-	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod
-	install -m755 "$HERE/guest/init" "$G/init"
-	mkcpio "$G" "$T/guest-base.cpio"
-
+	D=$T/root
 	new_root "$D"
-	copy_bin "$D" bash flock kmod fio dmsetup losetup blockdev sha256sum perf \
-		/lib/x86_64-linux-gnu/libgcc_s.so.1
-	for l in modprobe insmod rmmod lsmod depmod modinfo; do
-		ln -sf /usr/bin/kmod "$D/usr/bin/$l"
-		ln -sf /usr/bin/kmod "$D/usr/sbin/$l"
-	done
-	mkdir -p "$D/usr/lib/xen-4.17" "$D/etc" "$D/usr/lib/x86_64-linux-gnu" "$D/usr/libexec"
-	cp -a "$STAGE/usr/lib/xen-4.17/." "$D/usr/lib/xen-4.17/"
-	cp -a "$STAGE/etc/xen" "$D/etc/"
-	cp -a "$STAGE"/usr/lib/x86_64-linux-gnu/lib{xen,yajl}* "$D/usr/lib/x86_64-linux-gnu/"
-	cp -a "$STAGE"/usr/bin/xenstore* "$D/usr/bin/"
-	cp "$STAGE/usr/libexec/xen-qemu-system-i386" "$D/usr/libexec/"
-	copy_libs "$D" "$D"/usr/lib/xen-4.17/bin/* "$D"/usr/bin/xenstore "$D/usr/libexec/xen-qemu-system-i386"
+	add_toolstack "$D"
+	copy_bin "$D" fio sha256sum perf
+	kmod_links "$D"
+	mkdir -p "$D/usr/libexec"
+	cp "$XSTAGE/usr/libexec/xen-qemu-system-i386" "$D/usr/libexec/"
+	copy_libs "$D" "$D/usr/libexec/xen-qemu-system-i386"
 	mkdir -p "$D/usr/share/qemu" && cp -a /usr/share/qemu/keymaps "$D/usr/share/qemu/" 2>/dev/null || true
 	add_modules "$D" xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs xen-blkback null_blk \
 		loop dm-mod dm-flakey dm-delay xhci-pci usb-storage sd_mod uas ext4
 	install -m755 "$HERE/dom0/init" "$D/init"
-	mkdir -p "$D/guest"
-	cp "$STAGE/boot/vmlinuz-$KVER" "$D/guest/vmlinuz"
 	mkcpio "$D" "$T/dom0-base.cpio"
-
-	zcat "$STAGE"/boot/xen-4.17-amd64.gz >"$T/xen"
-	cp "$STAGE/boot/vmlinuz-$KVER" "$T/vmlinuz"
+	rm -rf "$D"
+	zcat "$XSTAGE"/boot/xen-4.17-amd64.gz >"$T/xen"
+	cp "$KSTAGE/boot/vmlinuz-$KVER" "$T/vmlinuz"
 	touch "$T/.done"
-	rm -rf "$BASE" && mv "$T" "$BASE"
+	rm -rf "$DOM0" && mv "$T" "$DOM0"
 fi
 
-# 4. xen-hcd.ko for the guest: Debian's kernels do not build it
-SRCVER=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-HKEY=$(cache_key "$SRCVER" "$KVER")
-HCD=$L/xen-hcd-$HKEY
-if [ ! -f "$HCD/xen-hcd.ko" ]; then
-	log "building xen-hcd.ko out of tree"
+# 4. a guest's root for each guest kernel
+guest_root() { # K: sets GUEST
+	kernel_stage "$1"
+	local key T G
+	key=$(cache_key "$HERE/lib.sh" "$0" "$HERE/guest/init" "$XKEY" "$KKEY" "$FIO")
+	GUEST=$L/guest-$KVER-$key
+	[ -f "$GUEST/.done" ] && return 0
+	log "building the guest's root filesystem ($KVER)"
+	T=$GUEST.tmp
+	rm -rf "$T" && mkdir -p "$T"
+	G=$T/root
+	new_root "$G"
+	copy_bin "$G" bash kmod fio mke2fs /lib/x86_64-linux-gnu/libgcc_s.so.1
+	copy_bin "$G" "$XSTAGE"/usr/bin/xenstore-read "$XSTAGE"/usr/bin/xenstore-write
+	kmod_links "$G"
+	ln -sf /usr/sbin/mke2fs "$G/usr/sbin/mkfs.ext4"
+	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod
+	install -m755 "$HERE/guest/init" "$G/init"
+	mkcpio "$G" "$T/guest-base.cpio"
+	rm -rf "$G"
+	cp "$KSTAGE/boot/vmlinuz-$KVER" "$T/vmlinuz"
+	touch "$T/.done"
+	rm -rf "$GUEST" && mv "$T" "$GUEST"
+}
+
+# 5. xen-hcd.ko for a guest kernel: Debian's kernels do not build it. From
+# that kernel's own linux-source package (make deps installs both).
+xen_hcd() { # K: sets HCD
+	local src=linux-source-$1 srcver
+	KVER=$(lab_kver "$1")
+	srcver=$(dpkg-query -W -f='${Version}' "$src") ||
+		{ echo "$src is not installed (make deps)" >&2; exit 1; }
+	HCD=$L/xen-hcd-$KVER-$(cache_key "$srcver" "$KVER")
+	[ -f "$HCD/xen-hcd.ko" ] && return 0
+	log "building xen-hcd.ko for $KVER out of tree ($src $srcver)"
 	rm -rf "$HCD" && mkdir -p "$HCD"
-	tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$HCD" --strip-components=4 \
-		linux-source-6.12/drivers/usb/host/xen-hcd.c
+	tar -xJf "/usr/src/$src.tar.xz" -C "$HCD" --strip-components=4 \
+		"$src/drivers/usb/host/xen-hcd.c"
 	echo 'obj-m := xen-hcd.o' >"$HCD/Kbuild"
 	make -s -C "/usr/src/linux-headers-$KVER" M="$HCD" modules >"$HCD/build.log" 2>&1 ||
 		{ cat "$HCD/build.log" >&2; exit 1; }
-fi
-ln -sfn "$HCD" "$BASE/xen-hcd"
-echo "$BASE"
+}
+
+# 6. this run's links
+RUNKEY=$(cache_key "$DOM0" "$GUEST_KS")
+R=$L/run-$RUNKEY
+rm -rf "$R.tmp" && mkdir -p "$R.tmp"
+ln -s "$DOM0/xen" "$DOM0/vmlinuz" "$DOM0/dom0-base.cpio" "$R.tmp/"
+for k in $GUEST_KS; do
+	guest_root "$k"
+	xen_hcd "$k"
+	ln -s "$GUEST" "$R.tmp/guest-$k"
+	ln -s "$HCD" "$R.tmp/xen-hcd-$k"
+done
+rm -rf "$R" && mv "$R.tmp" "$R"
+echo "$R"

@@ -84,3 +84,23 @@ new_root() {
 		[ -e "$1$a" ] || [ -L "$1$a" ] || ln -s /usr/bin/busybox "$1$a"
 	done
 }
+
+# The kernels the lab boots, Debian 12's: lab_kver 6.1|6.12 prints the
+# version (linux-image-<it>-unsigned, /usr/src/linux-headers-<it>).
+lab_kver() {
+	case $1 in
+	6.1) echo 6.1.0-56-amd64 ;;
+	6.12) echo 6.12.117+deb12-amd64 ;;
+	*) echo "unknown lab kernel '$1' (6.1 or 6.12)" >&2; return 1 ;;
+	esac
+}
+# lab_kversion 6.1|6.12: the upstream version of the kernel the lab boots
+# (6.1.192), from its .deb's name
+lab_kversion() {
+	local d
+	d=$(ls "$XENIDC_CACHE/lab/debs/linux-image-$(lab_kver "$1")-unsigned_"*.deb 2>/dev/null | tail -1)
+	[ -n "$d" ] || { echo "$1"; return; }
+	d=${d##*/}
+	d=${d#*_}
+	echo "${d%%-*}"
+}

@@ -4,11 +4,15 @@
 # make lab: boots Xen + dom0 + a PV guest under QEMU, lets $BACKEND
 # (blkback2 by default, or xen-blkback) serve the guest a disk, does real
 # I/O, and prints what happened. Exits 0 only if every step worked.
+# KERNEL=6.1|6.12 (default 6.12) is dom0's and the guest's Debian kernel;
+# LAB_DOM0 and LAB_GUEST choose each.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
 . "$HERE/lib.sh"
 export BACKEND=${BACKEND:-blkback2}
+export LAB_DOM0=${LAB_DOM0:-${KERNEL:-6.12}} LAB_GUEST=${LAB_GUEST:-${KERNEL:-6.12}}
+lab_kver "$LAB_DOM0" >/dev/null && lab_kver "$LAB_GUEST" >/dev/null || exit 2
 OUT=$XENIDC_BUILD/lab
 T0=$(date +%s)
 "$HERE/vm.sh" demo "$OUT"
@@ -18,7 +22,12 @@ touch "$R"
 ok=$(grep -c '^@@LAB ok ' "$R")
 bad=$(grep -c '^@@LAB not ok ' "$R")
 echo
-echo "xenidc lab: Xen 4.17, dom0 and guest Linux 6.12.117 (Debian), backend $BACKEND"
+if [ "$LAB_DOM0" = "$LAB_GUEST" ]; then
+	kernels="dom0 and guest Linux $(lab_kversion "$LAB_DOM0")"
+else
+	kernels="dom0 Linux $(lab_kversion "$LAB_DOM0"), guest Linux $(lab_kversion "$LAB_GUEST")"
+fi
+echo "xenidc lab: Xen 4.17, $kernels (Debian), backend $BACKEND"
 sed -n 's/^@@LAB metric \([^:]*\): /  \1: /p' "$R"
 grep '^@@LAB not ok ' "$R" | sed 's/^@@LAB /  FAILED: /'
 echo "  steps: $ok ok, $bad failed; $(($(date +%s) - T0)) s; logs in $OUT"

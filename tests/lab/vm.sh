@@ -5,7 +5,10 @@
 # Boots Xen + dom0 under QEMU (TCG), runs tests/lab/suites/SUITE.sh in dom0,
 # and leaves in OUTDIR: serial.log, results.txt (the @@LAB lines), and what
 # dom0 collected (logs, fio JSON). Env: BACKEND (blkback2 | xen-blkback),
-# LAB_TIMEOUT (s), QEMU_EXTRA (more QEMU arguments).
+# LAB_TIMEOUT (s), QEMU_EXTRA (more QEMU arguments); the kernels, Debian's
+# 6.1 or 6.12: KERNEL (both, default 6.12), LAB_DOM0 and LAB_GUEST (dom0's
+# and the guest's, default KERNEL), LAB_GUESTS (every guest kernel the suite
+# starts, default LAB_GUEST).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/lib.sh"
@@ -15,9 +18,15 @@ SUITE=$1
 OUT=$2
 BACKEND=${BACKEND:-blkback2}
 TIMEOUT=${LAB_TIMEOUT:-1500}
-KVER=6.12.117+deb12-amd64
+LAB_DOM0=${LAB_DOM0:-${KERNEL:-6.12}}
+LAB_GUEST=${LAB_GUEST:-${KERNEL:-6.12}}
+LAB_GUESTS=${LAB_GUESTS:-$LAB_GUEST}
+case " $LAB_GUESTS " in *" $LAB_GUEST "*) ;; *) LAB_GUESTS="$LAB_GUEST $LAB_GUESTS" ;; esac
+KVER=$(lab_kver "$LAB_DOM0")
+for k in $LAB_GUESTS; do lab_kver "$k" >/dev/null; done
 
-BASE=$("$HERE/build.sh")
+# shellcheck disable=SC2086 # a list of kernels
+BASE=$("$HERE/build.sh" "$LAB_DOM0" $LAB_GUESTS)
 
 # A USB stick for dom0: ext2 with a random file whose sha256 both sides know.
 STICK=$XENIDC_CACHE/lab/stick-v1
@@ -29,39 +38,58 @@ if [ ! -f "$STICK/stick.img" ]; then
 	mke2fs -q -t ext2 -L STICK -d "$STICK/root" "$STICK/stick.img" 64M
 	rm -rf "$STICK/root"
 fi
-cp "$STICK/stick.img" "$XENIDC_BUILD/lab-stick.img" # the guest writes to it
-# A second, blank one, hot-plugged into dom0 by the suite (device_add).
-rm -f "$XENIDC_BUILD/lab-stick2.img" && truncate -s 16M "$XENIDC_BUILD/lab-stick2.img"
-
-# Our modules, built against the dom0 kernel's headers.
-MODS=$XENIDC_BUILD/lab-modules
-mkdir -p "$MODS"
-rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$MODS/"
-"$XENIDC_ROOT/scripts/build-modules.sh" "/usr/src/linux-headers-$KVER" "$MODS" >"$MODS.log" 2>&1 ||
-	{ tail -20 "$MODS.log" >&2; exit 1; }
-
-# The hostile frontend, for the guest kernel (the same 6.12).
-HOSTILE=$XENIDC_BUILD/lab-hostile
-mkdir -p "$HOSTILE"
-cp "$HERE/hostile/xihostile.c" "$HERE/hostile/Kbuild" "$HOSTILE/"
-make -s -C "/usr/src/linux-headers-$KVER" M="$HOSTILE" modules >"$HOSTILE.log" 2>&1 &&
-	! grep -qi warning "$HOSTILE.log" || { cat "$HOSTILE.log" >&2; exit 1; }
-
-RUN=$XENIDC_BUILD/lab-run
+RUN=$XENIDC_BUILD/lab-run-$(basename "$OUT")
 rm -rf "$RUN" "$OUT"
-mkdir -p "$RUN/d0/lab/modules" "$RUN/g/lab/guest-modules" "$RUN/g/lab/hostile" "$RUN/d0/guest" "$OUT"
+mkdir -p "$RUN/d0/lab/modules" "$RUN/d0/guest" "$OUT"
+cp "$STICK/stick.img" "$RUN/stick.img" # the guest writes to it
+# A second, blank one, hot-plugged into dom0 by the suite (device_add).
+truncate -s 16M "$RUN/stick2.img"
+
+# Our modules for dom0's kernel, and the hostile
+# frontend for a guest's: built against its headers, each in its own tree.
+modules_for() { # K: prints the tree
+	local kv src
+	kv=$(lab_kver "$1")
+	src=$XENIDC_BUILD/lab-modules-$kv
+	mkdir -p "$src"
+	rsync -a --delete --exclude .build --exclude .git "$XENIDC_ROOT/" "$src/"
+	"$XENIDC_ROOT/scripts/build-modules.sh" "/usr/src/linux-headers-$kv" "$src" >"$src.log" 2>&1 ||
+		{ tail -20 "$src.log" >&2; return 1; }
+	echo "$src"
+}
+hostile_for() { # K: prints the tree
+	local kv h
+	kv=$(lab_kver "$1")
+	h=$XENIDC_BUILD/lab-hostile-$kv
+	mkdir -p "$h"
+	cp "$HERE/hostile/xihostile.c" "$HERE/hostile/Kbuild" "$h/"
+	make -s -C "/usr/src/linux-headers-$kv" M="$h" modules >"$h.log" 2>&1 &&
+		! grep -qi warning "$h.log" || { cat "$h.log" >&2; return 1; }
+	echo "$h"
+}
+copy_ours() { # TREE DIR
+	local m
+	for m in xenidc xenbus_lite blkback2 usbback; do
+		[ -f "$1/$m/$m.ko" ] && cp "$1/$m/$m.ko" "$2/"
+	done
+	return 0
+}
+MODS=$(modules_for "$LAB_DOM0")
+copy_ours "$MODS" "$RUN/d0/lab/modules"
+
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
 cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops and the counters, for make bench
 # make bench profiles dom0 and the guest (cpu-clock samples: no PMU, no
 # text patching)
-[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf && copy_bin "$RUN/g" perf
-for m in xenidc xenbus_lite blkback2 usbback; do
-	[ -f "$MODS/$m/$m.ko" ] && cp "$MODS/$m/$m.ko" "$RUN/d0/lab/modules/"
-done
+[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf
 cat >"$RUN/d0/lab/config" <<CFG
 SUITE=$SUITE
 BACKEND=$BACKEND
+LAB_DOM0=$LAB_DOM0
+LAB_GUEST=$LAB_GUEST
+LAB_GUESTS="$LAB_GUESTS"
+LAB_DOM0_KVER=$KVER
 ${BENCH_REPS:+BENCH_REPS=$BENCH_REPS}
 ${BENCH_RUNTIME:+BENCH_RUNTIME=$BENCH_RUNTIME}
 ${BENCH_ONLY:+BENCH_ONLY=$BENCH_ONLY}
@@ -70,32 +98,42 @@ CFG
 for v in BENCH_WHERE BENCH_WHERE_JOBS BENCH_VAR_JOBS BENCH_VARIANTS BENCH_JOBS BENCH_SWAP_DISKS BENCH_TWIN; do # lists: quoted for the shell
 	if [ -n "${!v:-}" ]; then printf '%s=%q\n' "$v" "${!v}" >>"$RUN/d0/lab/config"; fi
 done
-cp "$BASE/xen-hcd/xen-hcd.ko" "$RUN/g/lab/guest-modules/"
-cp "$HOSTILE/xihostile.ko" "$RUN/g/lab/hostile/"
-cp "$HERE/guest/g.sh" "$RUN/g/lab/"
-cp "$STICK/stick.sha256" "$RUN/g/lab/"
 cp "$STICK/stick.sha256" "$RUN/d0/lab/"
-mkcpio "$RUN/g" "$RUN/guest-ovl.cpio"
-# compressed: the initramfs and its unpacked copy share the guest's memory
-cat "$BASE/guest-base.cpio" "$RUN/guest-ovl.cpio" | gzip -1 >"$RUN/d0/guest/initrd.img"
+
+# Each guest kernel K in dom0's /guest/K/: vmlinuz, initrd.img (the
+# guest: its frontends, xen-hcd, the hostile module, the agent).
+# Compressed: the initramfs and its unpacked copy share the guest's memory.
+for k in $LAB_GUESTS; do
+	gk=$RUN/g-$k
+	mkdir -p "$gk/lab/guest-modules" "$gk/lab/hostile" "$RUN/d0/guest/$k"
+	cp "$BASE/xen-hcd-$k/xen-hcd.ko" "$gk/lab/guest-modules/"
+	H=$(hostile_for "$k")
+	cp "$H/xihostile.ko" "$gk/lab/hostile/"
+	cp "$HERE/guest/g.sh" "$STICK/stick.sha256" "$gk/lab/"
+	[ "$SUITE" = bench ] && copy_bin "$gk" perf
+	mkcpio "$gk" "$RUN/g-$k.cpio"
+	cat "$BASE/guest-$k/guest-base.cpio" "$RUN/g-$k.cpio" | gzip -1 >"$RUN/d0/guest/$k/initrd.img"
+	cp "$BASE/guest-$k/vmlinuz" "$RUN/d0/guest/$k/vmlinuz"
+	rm -rf "$gk" "$RUN/g-$k.cpio"
+done
 mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"
 cat "$BASE/dom0-base.cpio" "$RUN/dom0-ovl.cpio" >"$RUN/dom0.cpio"
-rm -rf "$RUN/d0" "$RUN/g"
+rm -rf "$RUN/d0"
 
 SER=$OUT/serial.log
 XEN_ARGS="console=com1 com1=115200,8n1 serial_tx_buffer=1M dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
 # boot: one run of the machine, its console in $SER.
 boot() {
 	: >"$SER"
-	log "booting Xen + dom0 ($SUITE, backend $BACKEND), serial: $SER"
+	log "booting Xen + dom0 ($SUITE, backend $BACKEND, dom0 $LAB_DOM0, guests $LAB_GUESTS), serial: $SER"
 	# qemu64: -cpu max crashes dom0 (SMAP); see ../shared/LAB.md.
 	# shellcheck disable=SC2086
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64 -smp 2 -m 3072 \
 		-display none -vga none -no-reboot -nodefaults ${QEMU_EXTRA:-} \
 		-device qemu-xhci,id=xhci,p3=0 \
-		-drive if=none,id=stick,file="$XENIDC_BUILD/lab-stick.img",format=raw \
+		-drive if=none,id=stick,file="$RUN/stick.img",format=raw \
 		-device usb-storage,bus=xhci.0,drive=stick,id=stick0 \
-		-drive if=none,id=stick2,file="$XENIDC_BUILD/lab-stick2.img",format=raw \
+		-drive if=none,id=stick2,file="$RUN/stick2.img",format=raw \
 		-monitor unix:"$RUN/monitor.sock",server=on,wait=off \
 		-chardev socket,id=ser0,path="$RUN/serial.sock",server=on,wait=off,logfile="$SER" \
 		-serial chardev:ser0 \

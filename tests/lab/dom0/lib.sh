@@ -90,6 +90,8 @@ vbd_stats() { echo "/sys/bus/xen-backend/devices/$(vbd_dev "$1")/statistics"; }
 coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks" 2>/dev/null || echo 0)"; } # STATS
 
 # guest_start [CONFIG LINE...]: creates the guest and waits for its agent.
+# GUEST_KERNEL: its kernel (6.1 or 6.12, default LAB_GUEST), whose files
+# are in dom0's /guest/<kernel>/.
 # Under TCG a guest kernel sometimes dies early with "Oops: int3" (a race
 # in cross-vCPU code patching, not in anything we test): such a boot is
 # retried, and said so.
@@ -114,8 +116,8 @@ guest_create() {
 	cat >/run/guest.cfg <<CFG
 name="$GUEST"
 type="pv"
-kernel="/guest/vmlinuz"
-ramdisk="/guest/initrd.img"
+kernel="/guest/${GUEST_KERNEL:-$LAB_GUEST}/vmlinuz"
+ramdisk="/guest/${GUEST_KERNEL:-$LAB_GUEST}/initrd.img"
 extra="console=hvc0 quiet ${GUEST_EXTRA:-}"
 memory=${GUEST_MEM:-480}
 vcpus=${GUEST_VCPUS:-1}

@@ -19,7 +19,12 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h> /* before 6.12 */
+#endif
 #include <linux/wait.h>
 #include <xen/events.h>
 #include <xen/grant_table.h>
