@@ -6,6 +6,7 @@
 . /lab/suites/usb.sh
 . /lab/suites/hostile.sh
 . /lab/suites/operator.sh
+. /lab/suites/blk.sh
 G='. /lab/g.sh;'
 
 vbd_stats_counted() {
@@ -13,12 +14,6 @@ vbd_stats_counted() {
 	echo "  $d/statistics: rd_req $(cat $d/statistics/rd_req) wr_req $(cat $d/statistics/wr_req) f_req $(cat $d/statistics/f_req) rd_sect $(cat $d/statistics/rd_sect) wr_sect $(cat $d/statistics/wr_sect) oo_req $(cat $d/statistics/oo_req)"
 	[ "$(cat $d/statistics/rd_req)" -gt 0 ] && [ "$(cat $d/statistics/wr_sect)" -gt 0 ] &&
 		[ "$(cat $d/statistics/f_req)" -gt 0 ]
-}
-# blkback2's core: nothing mapped, bound or queued once the guest is gone.
-xenidc_nothing_live() {
-	[ "$BACKEND" = blkback2 ] || return 0
-	cat /sys/kernel/debug/xenidc/live
-	! grep -qv ' 0$' /sys/kernel/debug/xenidc/live
 }
 # The README's tracing switch, around one read.
 trace_seen() {
@@ -75,13 +70,7 @@ LOOP=$(losetup -f --show /tmp/resize.img)
 check "guest boots" guest_start
 
 # ---- attach and detach, ten times ----
-for i in $(seq 10); do
-	check "attach #$i: xl block-attach" attach phy:/dev/nullb0,xvdb,w
-	check "attach #$i: the guest sees xvdb and reads it" g 60 "$G wait_blk xvdb && dd if=/dev/xvdb of=/dev/null bs=1M count=4 iflag=direct"
-	check "attach #$i: xl block-detach" detach xvdb
-	check "attach #$i: xvdb is gone from the guest" g 60 "$G wait_gone xvdb"
-	check "attach #$i: the backend removed the device" wait_for 30 no_vbds
-done
+attach_storm 10
 
 # ---- data integrity ----
 attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
@@ -108,34 +97,7 @@ check "writes to the read-only vbd fail" g 60 "$G must_fail 'Read-only|not permi
 detach xvdc
 
 # ---- I/O errors reach the guest ----
-check "attach a disk whose second MiB fails" attach phy:/dev/mapper/bad,xvdd,w
-check "the guest sees xvdd" g 60 "$G wait_blk xvdd"
-EIO="$G must_fail 'Input/output error'"
-check "good region reads" g 60 "dd if=/dev/xvdd of=/dev/null bs=64k count=16 iflag=direct"
-check "a read of the failing region gets EIO" g 60 "$EIO dd if=/dev/xvdd of=/dev/null bs=64k count=1 skip=16 iflag=direct"
-check "a write into the failing region gets EIO" g 60 "$EIO dd if=/dev/zero of=/dev/xvdd bs=64k count=1 seek=20 oflag=direct"
-# One blkif request that carries both good and failing sectors: 32 KiB
-# before the first failing one, 32 after (the trace shows the request).
-one_request_spans() { # OP
-	local c=/sys/kernel/debug/dynamic_debug/control
-	[ "$BACKEND" = blkback2 ] || return 0
-	dmesg -c >/dev/null
-	echo 'module xenidc +p' >$c
-	g 60 "$1" >/dev/null
-	local rc=$?
-	echo 'module xenidc -p' >$c
-	dmesg | grep -o 'sector [0-9]*+[0-9]*' | awk -F'[ +]' '$2 < 2048 && $2 + $3 > 2048 { f = 1 } END { exit !f }' ||
-		{ echo "no one request spanned sector 2048"; return 1; }
-	return $rc
-}
-SPAN="fio --name=span --filename=/dev/xvdd --ioengine=libaio --direct=1 --bs=64k --offset=992k --size=64k"
-check "a 64 KiB read, one request over good and failing sectors, gets EIO" \
-	one_request_spans "$EIO $SPAN --rw=read"
-check "a 64 KiB write, one request over good and failing sectors, gets EIO" \
-	one_request_spans "$EIO $SPAN --rw=write"
-check "a read spanning good and failing sectors gets EIO" g 60 "$EIO dd if=/dev/xvdd of=/dev/null bs=2M count=1 iflag=direct"
-check "a 1.5 MiB write spanning good and failing sectors gets EIO" g 60 "$EIO dd if=/dev/zero of=/dev/xvdd bs=1536k count=1 oflag=direct"
-detach xvdd
+io_errors
 
 # ---- what an operator coming from xen-blkback finds (and online resize) ----
 if [ "$BACKEND" = blkback2 ]; then
@@ -205,17 +167,7 @@ coalesce_switched() {
 	return 1
 }
 [ "$BACKEND" = blkback2 ] && check "coalesce_us switched off and on every 0.2 s under 4 KiB writes at QD16: read back intact; 100001 refused" coalesce_switched
-g 30 "(fio --filename=/dev/xvdb --ioengine=libaio --direct=1 --rw=randrw --size=512M --time_based --runtime=600 --name=small --bs=4k --iodepth=32 --name=large --bs=64k --iodepth=16 >/dev/null 2>&1 &) ; sleep 1"
-# destroyed mid-I/O: once the backend has seen the fio's requests come
-DESTROYED=$(guest_domid)
-REQS=$(vbd_stats xvdb)/rd_req
-r0=$(cat "$REQS")
-io_flowing() { [ "$(cat "$REQS")" -gt $((r0 + 100)) ]; }
-check "fio is doing I/O on xvdb (100 more reads seen by the backend)" wait_for 60 io_flowing
-check "xl destroy with fio running" timeout 60 xl destroy $GUEST
-check "the backend devices are cleaned up" wait_for 30 sh -c "! xenstore-exists /local/domain/0/backend/vbd/$DESTROYED"
-check "nothing left mapped, bound or queued (grants, frames, rings, event channels, work)" wait_for 30 xenidc_nothing_live
-check "every module unloads after the guest died" unload_backend
+destroyed_mid_io
 
 # ---- nothing went wrong in dom0 ----
 check "dom0 kernel log is clean" log_clean dom0
