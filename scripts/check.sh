@@ -9,7 +9,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # Every layer, always: a runner that is missing fails, it does not vanish.
-LAYERS=${LAYERS:-build host kunit fuzz dkms lab}
+LAYERS=${LAYERS:-build host kunit fuzz dkms lab lab61}
 
 declare -A RUNNER=(
 	[build]=scripts/build-layer.sh
@@ -18,6 +18,7 @@ declare -A RUNNER=(
 	[fuzz]=tests/fuzz/run.sh
 	[dkms]=tests/dkms/run.sh
 	[lab]=tests/lab/check.sh
+	[lab61]=tests/lab/check61.sh
 )
 
 mkdir -p "$XENIDC_BUILD/check"

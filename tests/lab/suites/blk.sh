@@ -74,3 +74,22 @@ destroyed_mid_io() {
 	check "every module unloads after the guest died" unload_backend
 }
 
+# What each end of guest GNAME's vbd VDEV wrote: printed, and persistent
+# grants taken by both (the frontend asks only if the backend offers).
+negotiated() { # GNAME VDEV
+	local d fe be k f="" b=""
+	d=$(xl domid "$1") || return 1
+	fe=/local/domain/$d/device/vbd/$(vdev_num "$2")
+	be=$(xenstore-read "$fe/backend") || return 1
+	for k in protocol feature-persistent ring-page-order multi-queue-num-queues; do
+		f="$f $k=$(xenstore-read "$fe/$k" 2>/dev/null || echo -)"
+	done
+	for k in feature-persistent feature-max-indirect-segments max-ring-page-order multi-queue-max-queues \
+		feature-flush-cache feature-discard; do
+		b="$b $k=$(xenstore-read "$be/$k" 2>/dev/null || echo -)"
+	done
+	echo "  frontend:$f"
+	echo "  backend:$b"
+	echo "@@LAB metric negotiated: ${LAB_PREFIX:-}frontend$f; backend$b"
+	[ "$(xenstore-read "$fe/feature-persistent")" = 1 ] && [ "$(xenstore-read "$be/feature-persistent")" = 1 ]
+}

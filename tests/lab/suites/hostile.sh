@@ -230,3 +230,27 @@ hostile_suite() {
 	check "the hostile guest is destroyed" hstop
 	detach xvdb
 }
+
+# The basics, for the 6.1 boot: malformed requests on a vbd and a vusb, a
+# broken ring index, beside the first guest's vbd (attached: xvdb), which
+# keeps working.
+hostile_basics() {
+	check "hostile guest boots with xihostile.ko and no frontends" hstart
+	check "hostile vbd: attach" hattach phy:/dev/nullb1,xvdb,w
+	hcheck vbd valid "a valid write and read work (the harness is sound)"
+	hcheck vbd sectors "sectors past the end and wrapping get errors"
+	hcheck vbd segments "bad segment counts and first_sect > last_sect get errors"
+	hcheck vbd grants "grants never given, and a read into a read-only grant, get errors"
+	hcheck vbd indirect "bad indirect requests get errors"
+	hcheck vbd unknown-op "an unknown operation gets an error"
+	check "hostile vbd: the first guest's vbd still works" victim_ok
+	check "hostile vbd: xl block-detach" hdetach xvdb
+	hvbd_disruptive prod-ahead "req_prod far ahead closes that device only" xvdc
+	check "hostile vbd: the backend removed every hostile device" wait_for 30 no_hostile_vbds
+	check "hostile vusb: attach a controller and the stick" husb_attach
+	hcheck vusb valid "GET_DESCRIPTOR through usbback works (the harness is sound)"
+	hcheck vusb invalid "bad ports, segments, lengths, grants and addresses get errors"
+	check "hostile vusb: detach" husb_detach
+	check "the hostile guest's module unloads" hg 60 "rmmod xihostile"
+	check "the hostile guest is destroyed" hstop
+}
