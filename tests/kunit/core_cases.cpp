@@ -191,21 +191,17 @@ private:
 	}
 };
 
-// Fires a warning from C++ on purpose: the KUnit layer resolves its frame
-// in the call trace to this file and line (DWARF kept for the C++).
-__attribute__((noinline)) void DeliberateWarning()
-{
-	XI_WARN_ON(ktl::ReadOnce(deliberate)); // XENIDC-DELIBERATE-LINE
-}
-
 } // namespace
 
 extern "C" {
 
+// Fires a warning from C++ on purpose: the KUnit layer resolves this
+// frame in the call trace to this file and line (DWARF kept for the C++).
+// Here rather than in a helper, which gcc splits and inlines anyway.
 void xi_kunit_deliberate_warning(void)
 {
 	deliberate = true;
-	DeliberateWarning();
+	XI_WARN_ON(ktl::ReadOnce(deliberate)); // XENIDC-DELIBERATE-LINE
 	deliberate = false;
 }
 

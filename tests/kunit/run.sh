@@ -93,7 +93,7 @@ fi
 name="a deliberate warning's C++ frame resolves to core_cases.cpp:line (gdb)"
 want=$(grep -n 'XENIDC-DELIBERATE-LINE' "$XENIDC_ROOT/tests/kunit/core_cases.cpp" | cut -d: -f1)
 frame=$(sed -n '/XENIDC-DELIBERATE-BEGIN/,/XENIDC-DELIBERATE-END/p' "$LOG.clean" |
-	grep -o '_Z[0-9A-Za-z_]*DeliberateWarning[0-9A-Za-z_]*+0x[0-9a-f]*' | head -1)
+	grep -o 'xi_kunit_deliberate_warning+0x[0-9a-f]*' | head -1)
 got=
 [ -n "$frame" ] && got=$(gdb -q -batch -ex "info line *(${frame%+*}+${frame#*+}-1)" \
 	"$SRC/tests/kunit/xenidc_kunit.ko" 2>/dev/null | sed -n 's/^Line \([0-9]*\) of ".*\/\(core_cases.cpp\)".*/\2:\1/p')
