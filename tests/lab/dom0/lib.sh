@@ -218,5 +218,10 @@ find_stick() {
 	return 1
 }
 
+# The stick is back with dom0: usb-storage bound and its disk scanned.
+stick_home() { find_stick && [ -e "/sys/bus/usb/drivers/usb-storage/$STICK_ID:1.0" ]; }
+# No QEMU stick on dom0's bus any more.
+stick_gone() { ! grep -qx 46f4 /sys/bus/usb/devices/*/idVendor 2>/dev/null; }
+
 # Asks the host to run a QEMU monitor command (vm.sh watches for these).
 qemu_monitor() { echo "@@LAB-HOST $*"; }

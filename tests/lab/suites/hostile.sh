@@ -48,7 +48,7 @@ husb_attach() {
 	timeout 60 xl usbctrl-attach $HOSTILE type=pv version=2 ports=4 &&
 		timeout 60 xl usbdev-attach $HOSTILE hostbus=$STICK_BUS hostaddr=$STICK_DEV
 }
-husb_detach() { timeout 60 xl usbctrl-detach $HOSTILE 0 && wait_for 30 sh -c "find_stick; [ -e /sys/bus/usb/drivers/usb-storage/$STICK_ID:1.0 ]"; }
+husb_detach() { timeout 60 xl usbctrl-detach $HOSTILE 0 && wait_for 30 stick_home; }
 
 # A disk that answers every I/O after 20 s: dm-delay over a loop device.
 # Sets SLOW.

@@ -55,7 +55,7 @@ usb_stats_counted() {
 usb_detach() {
 	check "xl usbdev-detach" timeout 60 xl usbdev-detach $GUEST 0 1
 	check "the guest sees the stick go" g 60 "$G wait_gone sda"
-	check "the stick is back with dom0's usb-storage" wait_for 30 sh -c "find_stick; [ -e /sys/bus/usb/drivers/usb-storage/$STICK_ID:1.0 ]"
+	check "the stick is back with dom0's usb-storage" wait_for 30 stick_home
 	check "xl usbctrl-detach" timeout 60 xl usbctrl-detach $GUEST 0
 }
 
@@ -71,7 +71,7 @@ usb_unplug_midread() {
 	g 30 "(dd if=/dev/sda of=/dev/null bs=64k iflag=direct >/tmp/dd.out 2>&1; echo rc=\$? >>/tmp/dd.out) &"
 	check "the guest is reading the stick through usbback" wait_for 60 reading
 	qemu_monitor device_del stick0
-	check "dom0 loses the stick" wait_for 30 sh -c "! find_stick"
+	check "dom0 loses the stick" wait_for 30 stick_gone
 	check "the guest sees the disconnect" g 60 "$G wait_gone sda 50; cat /tmp/dd.out"
 	echo "  guest dd: $GOUT"
 	check "the guest's read failed (it did not end as if complete)" \
