@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Builds the libFuzzer targets (clang, ASan, UBSan) and runs each for
-# FUZZ_SECONDS (default 20) on its corpus: the seeds in tests/fuzz/corpus
+# FUZZ_SECONDS (default 12) on its corpus: the seeds in tests/fuzz/corpus
 # plus what earlier runs found, kept in $XENIDC_CACHE/fuzz. A crash, leak
 # or invariant failure fails the target and leaves the input in
 # $XENIDC_BUILD/fuzz/findings. `make fuzz FUZZ_SECONDS=N` runs this.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-SECS=${FUZZ_SECONDS:-20}
+SECS=${FUZZ_SECONDS:-12}
 B=$XENIDC_BUILD/fuzz
 mkdir -p "$B/findings"
 if ! { CC=clang CXX=clang++ cmake -S "$XENIDC_ROOT/tests" -B "$B" -DXENIDC_FUZZ=ON \
