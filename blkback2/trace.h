@@ -41,8 +41,8 @@ DECLARE_EVENT_CLASS(bb2_request,
 		__entry->sector = sector;
 		__entry->val = val;
 	),
-	TP_printk("%s queue %u id %llu op %u sector %llu segments=%d", __get_str(dev), __entry->queue,
-		  (unsigned long long)__entry->id, __entry->op,
+	TP_printk("%s queue %u id %llu op %u sector %llu segments=%d",
+		  __get_str(dev), __entry->queue, (unsigned long long)__entry->id, __entry->op,
 		  (unsigned long long)__entry->sector, __entry->val)
 );
 

@@ -168,6 +168,10 @@ CP_IGNORE_SHARED=PREFER_KERNEL_TYPES,NEW_TYPEDEFS,BIT_MACRO,PREFER_DEFINED_ATTRI
 declare -A CP_IGNORE_FILE=(
 	# LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0): taken for a constant
 	[blkback2/bdev.h]="CONSTANT_COMPARISON"
+	[tests/lab/hostile/xihostile.c]="CONSTANT_COMPARISON"
+	# TRACE_EVENT's own layout (as the kernel's include/trace/events/ have
+	# it), and the same version test; __assign_str() lost its source in 6.10
+	[blkback2/trace.h]="CONSTANT_COMPARISON,MACRO_ARG_UNUSED,PARENTHESIS_ALIGNMENT,OPEN_ENDED_LINE"
 	# an X-macro: the KUnit cases listed once for the C and the C++ side
 	[tests/kunit/core_cases.h]="COMPLEX_MACRO,MACRO_ARG_REUSE,TRAILING_SEMICOLON"
 	# printk(KERN_DEBUG) for the trace: xi_debug_enabled() is its one switch,
