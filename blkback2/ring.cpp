@@ -620,10 +620,7 @@ void Ring::Trace(bb2_stage stage, const Request *q, int val) const
 void Ring::Answer(const Request *q, int16_t status)
 {
 	Trace(BB2_ANSWERED, q, status);
-	WithRing([&](auto &ring) {
-		if (ring.Respond({q->id, q->op, status}))
-			events().Notify();
-	});
+	WithRing([&](auto &ring) { Respond(ring, {q->id, q->op, status}); });
 }
 
 // In the completion context of q's last bio. A request that succeeded and
@@ -671,15 +668,13 @@ void Ring::FinishCompleted()
 	// Grants are unmapped before the guest hears the request is done.
 	pool_->UnmapBatch(ktl::Span<Mapping *const>(finishing_, n));
 	WithRing([&](auto &ring) {
-		bool notify = ring.RespondBatch([&](auto put) {
+		RespondBatch(ring, [&](auto put) {
 			for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
 				if (!q->answered) {
 					Trace(BB2_ANSWERED, q, q->status);
 					put({q->id, q->op, q->status});
 				}
 		});
-		if (notify)
-			events().Notify();
 	});
 	for (Request *q = fifo; q; q = static_cast<Request *>(q->next))
 		store_.Return(q);
