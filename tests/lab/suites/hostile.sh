@@ -181,13 +181,7 @@ hostile_suite() {
 	attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
 	g 30 "$G (n=0; while [ ! -e /tmp/stop ]; do fio_verify /dev/xvdb v\$n --rw=randwrite --bs=64k --iodepth=16 --size=32M --offset=\$(((n % 8) * 32))M >/dev/null || { echo FAIL >>/tmp/victim; break; }; n=\$((n + 1)); done; echo done \$n >>/tmp/victim) >/dev/null 2>&1 &"
 
-	check "hostile vbd: attach" hattach phy:/dev/nullb1,xvdb,w
-	hcheck vbd valid "a valid write and read work (the harness is sound)"
-	hcheck vbd sectors "sectors past the end and wrapping get errors"
-	hcheck vbd segments "bad segment counts and first_sect > last_sect get errors"
-	hcheck vbd grants "grants never given, and a read into a read-only grant, get errors"
-	hcheck vbd indirect "bad indirect requests get errors"
-	hcheck vbd unknown-op "an unknown operation gets an error"
+	hostile_vbd_malformed
 	hcheck vbd rewrite "a request rewritten after it was pushed is acted on once"
 	hcheck vbd flood "200000 events; the device still answers"
 	check "hostile vbd: the first guest's vbd still works" victim_ok
@@ -231,11 +225,9 @@ hostile_suite() {
 	detach xvdb
 }
 
-# The basics, for the 6.1 boot: malformed requests on a vbd and a vusb, a
-# broken ring index, beside the first guest's vbd (attached: xvdb), which
-# keeps working.
-hostile_basics() {
-	check "hostile guest boots with xihostile.ko and no frontends" hstart
+# The hostile guest's vbd (nullb1 as its xvdb): a valid request, then each
+# kind of malformed one, each answered with an error.
+hostile_vbd_malformed() {
 	check "hostile vbd: attach" hattach phy:/dev/nullb1,xvdb,w
 	hcheck vbd valid "a valid write and read work (the harness is sound)"
 	hcheck vbd sectors "sectors past the end and wrapping get errors"
@@ -243,6 +235,14 @@ hostile_basics() {
 	hcheck vbd grants "grants never given, and a read into a read-only grant, get errors"
 	hcheck vbd indirect "bad indirect requests get errors"
 	hcheck vbd unknown-op "an unknown operation gets an error"
+}
+
+# The basics, for the 6.1 boot: malformed requests on a vbd and a vusb, a
+# broken ring index, beside the first guest's vbd (attached: xvdb), which
+# keeps working.
+hostile_basics() {
+	check "hostile guest boots with xihostile.ko and no frontends" hstart
+	hostile_vbd_malformed
 	check "hostile vbd: the first guest's vbd still works" victim_ok
 	check "hostile vbd: xl block-detach" hdetach xvdb
 	hvbd_disruptive prod-ahead "req_prod far ahead closes that device only" xvdc
