@@ -84,8 +84,10 @@ rmmod null_blk
 
 # ---- the flood: the first guest reads, the hostile one floods ----
 modprobe null_blk nr_devices=1 gb=1 memory_backed=1
+modprobe loop
 truncate -s 64M /tmp/flood.img
 LOOP=$(losetup -f --show /tmp/flood.img)
+[ -b "$LOOP" ] || fail "flood setup: a loop device for the hostile guest's vbd" "loop=$LOOP"
 check "load blkback2" insmod /lab/modules/blkback2.ko
 check "guest boots" guest_start
 check "hostile guest boots" hstart
