@@ -1433,6 +1433,7 @@ TEST_F(Blkback2Test, TracepointsFollowARequestThroughItsLife)
 	};
 	using P = std::vector<std::pair<int, int>>;
 	sim::FakeDisk::traces.clear();
+	sim::FakeDisk::tracing = true;
 	ASSERT_EQ(f.Do(f.Rw(7, blkif::kOpRead, 8, {{Page().second, 0, 7}, {Page().second, 0, 7}})),
 		  blkif::kRspOkay);
 	EXPECT_EQ(stages(7), (P{{BB2_RECEIVED, 2},
@@ -1457,4 +1458,6 @@ TEST_F(Blkback2Test, TracepointsFollowARequestThroughItsLife)
 				{BB2_SUBMITTED, 2},
 				{BB2_COMPLETED, -5},
 				{BB2_ANSWERED, blkif::kRspError}}));
+	sim::FakeDisk::tracing = false;
+	sim::FakeDisk::traces.clear();
 }

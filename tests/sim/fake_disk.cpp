@@ -11,6 +11,7 @@ namespace {
 std::vector<FakeDisk *> g_disks;
 } // namespace
 
+bool FakeDisk::tracing;
 std::vector<Trace> FakeDisk::traces;
 
 FakeDisk::FakeDisk(uint32_t major, uint32_t minor, uint64_t sectors)
@@ -146,13 +147,15 @@ void bb2_plugged(void (*fn)(void *arg), void *arg)
 void bb2_trace(enum bb2_stage stage, const char *dev, unsigned int queue, uint64_t id,
 	       unsigned int op, uint64_t sector, int val)
 {
-	sim::FakeDisk::traces.push_back({(int)stage, id, op, val, ""});
+	if (sim::FakeDisk::tracing)
+		sim::FakeDisk::traces.push_back({(int)stage, id, op, val, ""});
 }
 
 void bb2_trace_rejected(const char *dev, unsigned int queue, uint64_t id, unsigned int op,
 			int status, const char *why)
 {
-	sim::FakeDisk::traces.push_back({sim::Trace::kRejected, id, op, status, why});
+	if (sim::FakeDisk::tracing)
+		sim::FakeDisk::traces.push_back({sim::Trace::kRejected, id, op, status, why});
 }
 
 } // extern "C"

@@ -58,7 +58,9 @@ public:
 	void Resize(uint64_t new_sectors);
 	uint8_t *At(uint64_t sector) { return data.data() + sector * 512; }
 
-	// Every tracepoint hit, in order (the tests clear it).
+	// Every tracepoint hit, in order, while tracing is on (a test turns
+	// it on; the fuzzers leave it off, or traces would grow without end).
+	static bool tracing;
 	static std::vector<Trace> traces;
 
 	// Used by the backing.h implementation.
