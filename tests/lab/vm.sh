@@ -80,9 +80,6 @@ copy_ours "$MODS" "$RUN/d0/lab/modules"
 cp -a "$HERE/suites" "$RUN/d0/lab/"
 cp "$HERE/dom0/lib.sh" "$RUN/d0/lab/lib.sh"
 cp "$HERE/guest/g.sh" "$RUN/d0/lab/g.sh" # fio_iops and the counters, for make bench
-# make bench profiles dom0 and the guest (cpu-clock samples: no PMU, no
-# text patching)
-[ "$SUITE" = bench ] && copy_bin "$RUN/d0" perf
 cat >"$RUN/d0/lab/config" <<CFG
 SUITE=$SUITE
 BACKEND=$BACKEND
@@ -110,6 +107,8 @@ for k in $LAB_GUESTS; do
 	H=$(hostile_for "$k")
 	cp "$H/xihostile.ko" "$gk/lab/hostile/"
 	cp "$HERE/guest/g.sh" "$STICK/stick.sha256" "$gk/lab/"
+	# make bench profiles the guest as well as dom0, whose root has perf
+	# (cpu-clock samples: no PMU, no text patching)
 	[ "$SUITE" = bench ] && copy_bin "$gk" perf
 	mkcpio "$gk" "$RUN/g-$k.cpio"
 	cat "$BASE/guest-$k/guest-base.cpio" "$RUN/g-$k.cpio" | gzip -1 >"$RUN/d0/guest/$k/initrd.img"
