@@ -43,6 +43,14 @@ static struct {
 	bool bound_at_detach; /* every interface still bound when detached */
 } bind;
 
+/* What the next probes see: udev is the device, assigned to a port or not. */
+static void ubk_want(struct usb_device *udev, bool assigned)
+{
+	memset(&bind, 0, sizeof(bind));
+	bind.want = udev;
+	bind.assigned = assigned;
+}
+
 unsigned long ub_probes_read;
 
 bool ub_assigned(const char *busid)
@@ -209,9 +217,7 @@ static void ubk_binding(struct kunit *t)
 {
 	struct usb_device *udev = ubk_gadget(t);
 
-	memset(&bind, 0, sizeof(bind));
-	bind.want = udev;
-	bind.assigned = true;
+	ubk_want(udev, true);
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
 	/*
 	 * Gadget zero's interfaces are unclaimed: usbback gets them all,
@@ -235,8 +241,7 @@ static void ubk_unassigned_refused_at_once(struct kunit *t)
 
 	int refused = atomic_read(&ub_probes_refused);
 
-	memset(&bind, 0, sizeof(bind));
-	bind.want = udev;
+	ubk_want(udev, false);
 	KUNIT_ASSERT_TRUE(t, current->flags & PF_KTHREAD);
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
 	KUNIT_EXPECT_GT(t, bind.lookups, 0);
@@ -300,9 +305,7 @@ static void ubk_reset_at_attach(struct kunit *t)
 
 	KUNIT_ASSERT_NOT_NULL(t, buf);
 	ep = ubk_halt_in(t, udev, buf);
-	memset(&bind, 0, sizeof(bind));
-	bind.want = udev;
-	bind.assigned = true;
+	ubk_want(udev, true);
 	bind.reset = true;
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
 	KUNIT_EXPECT_EQ(t, bind.attaches, 1);
@@ -323,9 +326,7 @@ static void ubk_reset_keeps_binding(struct kunit *t)
 {
 	struct usb_device *udev = ubk_gadget(t);
 
-	memset(&bind, 0, sizeof(bind));
-	bind.want = udev;
-	bind.assigned = true;
+	ubk_want(udev, true);
 	KUNIT_ASSERT_EQ(t, ub_usb_register(), 0);
 	KUNIT_ASSERT_EQ(t, bind.attaches, 1);
 	bind.reset = true; /* the one under way: ub_reset() says 0 */
