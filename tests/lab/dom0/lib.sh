@@ -143,6 +143,8 @@ xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
 g() {
 	local t=$1 p w=
 	shift
+	# xenstore-read hands the agent a newline or a tab as \n or \t
+	case $* in *[$'\n\t']*) echo "g: one line, no tabs: $*" >&2; GOUT="(not sent: a newline or tab)"; return 97 ;; esac
 	SEQ=$((SEQ + 1))
 	p=/local/domain/$(guest_domid)/data
 	if [ -n "${G_WATCH:-}" ]; then

@@ -32,20 +32,22 @@ vdevs() { echo xvdb xvdc xvdd xvde | cut -d' ' -f1-$NVBD; }
 # One backend's column: NVBD vbds on nullb0.., idle, after I/O, and after
 # its rings idled 15 s. CONFIG names the frontend's configuration.
 mem_column() { # BACKEND CONFIG
-	local m0 m1 m2 m3 v i=0 jobs=""
+	local m0 m1 m2 m3 v i=0 jobs="" f
 	m0=$(mem_now)
 	for v in $(vdevs); do
 		attach "phy:/dev/nullb$i,$v,w" || return 1
 		i=$((i + 1))
 		jobs="$jobs --name=r$v --filename=/dev/$v"
 	done
-	g 120 "$G for v in $(vdevs); do wait_blk \$v >/dev/null || exit 1; done" || return 1
+	g 120 "$G for v in $(vdevs); do wait_blk \$v >/dev/null || exit 1; done" ||
+		{ echo "  the guest's disks: $GOUT"; return 1; }
 	sleep 2
 	m1=$(mem_now)
 	# 4 KiB random reads at QD32, then 1 MiB sequential at QD4, on every
 	# disk at once, from every CPU of the guest
-	g 300 "fio --ioengine=libaio --direct=1 --time_based --runtime=10 --numjobs=\$(nproc) --group_reporting --rw=randread --bs=4k --iodepth=32 $jobs >/dev/null &&
-		fio --ioengine=libaio --direct=1 --time_based --runtime=10 --numjobs=\$(nproc) --group_reporting --rw=read --bs=1m --iodepth=4 $jobs >/dev/null" || return 1
+	f="fio --ioengine=libaio --direct=1 --time_based --runtime=10 --numjobs=\$(nproc) --group_reporting"
+	g 300 "$f --rw=randread --bs=4k --iodepth=32 $jobs >/dev/null && $f --rw=read --bs=1m --iodepth=4 $jobs >/dev/null" ||
+		{ echo "  fio: $GOUT"; return 1; }
 	m2=$(mem_now)
 	sleep 15
 	m3=$(mem_now)
@@ -53,7 +55,7 @@ mem_column() { # BACKEND CONFIG
 	metric "memory $1 $2 io $(per_vbd "$m0" "$m2")"
 	metric "memory $1 $2 later $(per_vbd "$m0" "$m3")"
 	[ "$1" = blkback2 ] && metric "memory $1 $2 budget $(awk -v n=$NVBD '{ s += $2 } END { printf "%d", s / 1024 / n }' /sys/kernel/debug/xenidc/budgets)"
-	for v in $(vdevs); do detach $v || return 1; done
+	for v in $(vdevs); do detach $v || { echo "  detach $v failed"; return 1; }; done
 	wait_for 60 no_vbds
 }
 
