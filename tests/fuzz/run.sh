@@ -22,16 +22,25 @@ if ! { CC=clang CXX=clang++ cmake -S "$XENIDC_ROOT/tests" -B "$B" -DXENIDC_FUZZ=
 fi
 result pass "fuzz targets build (clang, libFuzzer)"
 
-for t in ring blkif usbif xenbus; do
+# The targets run side by side, as many at once as there are CPUs.
+TARGETS="ring blkif usbif xenbus"
+rm -f "$B"/fuzz_*.rc
+running=0
+for t in $TARGETS; do
 	corpus=$XENIDC_CACHE/fuzz/$t
 	mkdir -p "$corpus"
 	cp -n "$XENIDC_ROOT/tests/fuzz/corpus/$t"/* "$corpus/" 2>/dev/null
+	[ $running -lt "$(nproc)" ] || { wait -n; running=$((running - 1)); }
 	log "fuzz_$t for ${SECS}s"
 	(cd "$B/findings" && "$B/fuzz_$t" -max_total_time="$SECS" -print_final_stats=1 \
-		-timeout=30 -rss_limit_mb=2048 "$corpus" >"$B/fuzz_$t.log" 2>&1)
-	rc=$?
+		-timeout=30 -rss_limit_mb=2048 "$corpus" >"$B/fuzz_$t.log" 2>&1
+	echo $? >"$B/fuzz_$t.rc") &
+	running=$((running + 1))
+done
+wait
+for t in $TARGETS; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$B/fuzz_$t.log")
-	if [ $rc = 0 ]; then
+	if [ "$(cat "$B/fuzz_$t.rc" 2>/dev/null)" = 0 ]; then
 		result pass "fuzz_$t: ${execs:-?} executions in ${SECS}s, no finding"
 	else
 		grep -m3 -E 'ERROR|SUMMARY|abort|invariant|leak' "$B/fuzz_$t.log"
