@@ -85,11 +85,11 @@ rebind_keeps_io() {
 	down_blk xvdb && return $rc
 }
 
-# dom0's timer wakeups over 10 s, and the 20 vbds they serve. Counted
+# dom0's timer wakeups over 10 s, and the 12 vbds they serve. Counted
 # from /proc, not with a trace event: enabling one patches hot kernel text
 # (the timer's tracepoint, and sched_switch's for the comm record), and
 # under TCG that oopsed dom0 on a stale int3 in __schedule (CI, 2026-12-03).
-OPS_VBDS=20
+OPS_VBDS=12
 # Xen's per-CPU timer VIRQs (timer0, timer1...) and TIMER softirqs.
 timer_irqs() {
 	awk '$NF ~ /^timer[0-9]+$/ || $1 == "LOC:" {
@@ -102,7 +102,7 @@ timer_wakeups() { # prints "interrupts softirqs" of the next 10 s
 	sleep 10
 	echo "$(($(timer_irqs) - i0)) $(($(timer_softirqs) - s0))"
 }
-# The 20 vbds attached (or detached) by 4 xl processes at a time: one at a
+# The vbds attached (or detached) by 4 xl processes at a time: one at a
 # time, xl's own start under TCG made this the lab's longest case.
 many_vbds() { # up | down
 	local i v pids="" rc=0 p
@@ -127,7 +127,7 @@ many_vbds() { # up | down
 		wait_for 60 no_vbds
 	fi
 }
-# An idle dom0 with 20 connected vbds: how many timer wakeups each backend
+# An idle dom0 with 12 connected vbds: how many timer wakeups each backend
 # adds (xen-blkback's show the count sees timers).
 idle_wakeups() {
 	local i none b2 xb
