@@ -8,7 +8,9 @@
 #   xstage-<key>/         the Xen .debs unpacked (nothing is installed on the host)
 #   kstage-<kver>-<key>/  one kernel's .deb unpacked
 #   dom0-<kver>-<key>/    xen, vmlinuz, dom0-base.cpio
-#   guest-<kver>-<key>/   vmlinuz, guest-base.cpio
+#   guest-<kver>-<key>/   vmlinuz, guest-base.cpio, dd-ovl.cpio (what a
+#                         driver domain adds to a guest: the tool stack and
+#                         the Xen device modules)
 #   xen-hcd-<kver>-<key>/ a guest's PV USB frontend, built out of tree from
 #                         that kernel's linux-source
 # Prints a directory of links to those for this run: xen, vmlinuz,
@@ -164,6 +166,20 @@ guest_root() { # K: sets GUEST
 	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod
 	install -m755 "$HERE/guest/init" "$G/init"
 	mkcpio "$G" "$T/guest-base.cpio"
+	rm -rf "$G"
+	# a driver domain runs xl devd and the hotplug scripts, and reaches
+	# xenstore and grants through the Xen device modules; a USB gadget
+	# on dummy_hcd is its USB device
+	# (modules.dep is replaced whole: the guest's modules are listed too)
+	G=$T/dd
+	mkdir -p "$G/usr/lib"
+	ln -s usr/lib "$G/lib"
+	add_toolstack "$G"
+	rm -rf "$G/usr/lib/xen-4.17/boot" # HVM firmware and the PVH shim
+	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod \
+		xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
+		dummy_hcd libcomposite usb_f_mass_storage configfs
+	mkcpio "$G" "$T/dd-ovl.cpio"
 	rm -rf "$G"
 	cp "$KSTAGE/boot/vmlinuz-$KVER" "$T/vmlinuz"
 	touch "$T/.done"

@@ -42,6 +42,7 @@ RUN=$XENIDC_BUILD/lab-run-$(basename "$OUT")
 rm -rf "$RUN" "$OUT"
 mkdir -p "$RUN/d0/lab/modules" "$RUN/d0/guest" "$OUT"
 cp "$STICK/stick.img" "$RUN/stick.img" # the guest writes to it
+cp "$STICK/stick.img" "$RUN/stick3.img" # a third, hot-plugged by the check suite
 # A second, blank one, hot-plugged into dom0 by the suite (device_add).
 truncate -s 16M "$RUN/stick2.img"
 
@@ -98,7 +99,8 @@ done
 cp "$STICK/stick.sha256" "$RUN/d0/lab/"
 
 # Each guest kernel K in dom0's /guest/K/: vmlinuz, initrd.img (the
-# guest: its frontends, xen-hcd, the hostile module, the agent).
+# guest: its frontends, xen-hcd, the hostile module, the agent), and for
+# dom0's kernel dd.img (a driver domain).
 # Compressed: the initramfs and its unpacked copy share the guest's memory.
 for k in $LAB_GUESTS; do
 	gk=$RUN/g-$k
@@ -113,6 +115,17 @@ for k in $LAB_GUESTS; do
 	mkcpio "$gk" "$RUN/g-$k.cpio"
 	cat "$BASE/guest-$k/guest-base.cpio" "$RUN/g-$k.cpio" | gzip -1 >"$RUN/d0/guest/$k/initrd.img"
 	cp "$BASE/guest-$k/vmlinuz" "$RUN/d0/guest/$k/vmlinuz"
+	# dd.img: a driver domain, our modules in it, on dom0's kernel
+	# (the modules built above)
+	if [ "$k" = "$LAB_DOM0" ]; then
+		mkdir -p "$RUN/dd/lab/modules"
+		copy_ours "$MODS" "$RUN/dd/lab/modules"
+		cp "$HERE/guest/dd.sh" "$RUN/dd/lab/"
+		mkcpio "$RUN/dd" "$RUN/dd.cpio"
+		cat "$BASE/guest-$k/guest-base.cpio" "$BASE/guest-$k/dd-ovl.cpio" "$RUN/g-$k.cpio" \
+			"$RUN/dd.cpio" | gzip -1 >"$RUN/d0/guest/$k/dd.img"
+		rm -rf "$RUN/dd" "$RUN/dd.cpio"
+	fi
 	rm -rf "$gk" "$RUN/g-$k.cpio"
 done
 mkcpio "$RUN/d0" "$RUN/dom0-ovl.cpio"
@@ -133,6 +146,7 @@ boot() {
 		-drive if=none,id=stick,file="$RUN/stick.img",format=raw \
 		-device usb-storage,bus=xhci.0,drive=stick,id=stick0 \
 		-drive if=none,id=stick2,file="$RUN/stick2.img",format=raw \
+		-drive if=none,id=stick3,file="$RUN/stick3.img",format=raw \
 		-monitor unix:"$RUN/monitor.sock",server=on,wait=off \
 		-chardev socket,id=ser0,path="$RUN/serial.sock",server=on,wait=off,logfile="$SER" \
 		-serial chardev:ser0 \

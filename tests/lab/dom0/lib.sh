@@ -91,7 +91,8 @@ coalescing() { echo "$(cat "$1/bursts" 2>/dev/null || echo 0)" "$(cat "$1/looks"
 
 # guest_start [CONFIG LINE...]: creates the guest and waits for its agent.
 # GUEST_KERNEL: its kernel (6.1 or 6.12, default LAB_GUEST), whose files
-# are in dom0's /guest/<kernel>/.
+# are in dom0's /guest/<kernel>/; GUEST_IMG: its initramfs there
+# (initrd.img, or dd.img for a driver domain).
 # Under TCG a guest kernel sometimes dies early with "Oops: int3" (a race
 # in cross-vCPU code patching, not in anything we test): such a boot is
 # retried, and said so.
@@ -117,7 +118,7 @@ guest_create() {
 name="$GUEST"
 type="pv"
 kernel="/guest/${GUEST_KERNEL:-$LAB_GUEST}/vmlinuz"
-ramdisk="/guest/${GUEST_KERNEL:-$LAB_GUEST}/initrd.img"
+ramdisk="/guest/${GUEST_KERNEL:-$LAB_GUEST}/${GUEST_IMG:-initrd.img}"
 extra="console=hvc0 quiet ${GUEST_EXTRA:-}"
 memory=${GUEST_MEM:-480}
 vcpus=${GUEST_VCPUS:-1}
