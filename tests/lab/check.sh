@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The lab layers of make check, each one boot, each @@LAB line a result:
-#   lab    suites/check.sh: dom0 and guest 6.12
+#   lab    suites/check.sh: dom0 6.12, a 6.12 guest, then a 6.1 guest and
+#          a 6.12 driver domain serving it
 #   lab61  suites/check61.sh: dom0 6.1, a 6.12 guest and a 6.1 guest
 #          (tests/lab/check61.sh runs this with LAB_LAYER=lab61)
 set -uo pipefail
@@ -12,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 export BACKEND=${BACKEND:-blkback2}
 LAYER=${LAB_LAYER:-lab}
 case $LAYER in
-lab) SUITE=check P="" K="" ; export LAB_DOM0=6.12 LAB_GUEST=6.12 LAB_GUESTS=6.12 ;;
+lab) SUITE=check P="" K=", guests 6.12 and 6.1" ; export LAB_DOM0=6.12 LAB_GUEST=6.12 LAB_GUESTS="6.12 6.1" ;;
 lab61) SUITE=check61 P="dom0 6.1: " K=", guests 6.12 and 6.1" ; export LAB_DOM0=6.1 LAB_GUEST=6.1 LAB_GUESTS="6.1 6.12" ;;
 *) echo "unknown lab layer $LAYER" >&2; exit 2 ;;
 esac

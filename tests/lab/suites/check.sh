@@ -7,6 +7,7 @@
 . /lab/suites/hostile.sh
 . /lab/suites/operator.sh
 . /lab/suites/blk.sh
+. /lab/suites/driver_domain.sh
 G='. /lab/g.sh;'
 
 vbd_stats_counted() {
@@ -167,6 +168,32 @@ coalesce_switched() {
 }
 [ "$BACKEND" = blkback2 ] && check "coalesce_us switched off and on every 0.2 s under 4 KiB writes at QD16: read back intact; 100001 refused" coalesce_switched
 destroyed_mid_io
+
+# ---- a 6.1 guest (6.1's xen-blkfront and xen-hcd) against this dom0 ----
+GUEST=guest61
+LAB_PREFIX="6.1 guest: "
+check "load $BACKEND" load_backend
+boot61() { GUEST_KERNEL=6.1 guest_start; }
+check "boots" boot61
+attach phy:/dev/nullb0,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
+check "both ends take persistent grants" negotiated "$GUEST" xvdb
+check "fio random writes 4K-1M at QD32, verified" g 300 "$G fio_verify /dev/xvdb rand61 --rw=randwrite --bsrange=4k-1m --iodepth=32 --size=32M"
+echo "  $GOUT"
+check "detach" detach xvdb
+# a third stick, the same data as the first (which was unplugged above)
+qemu_monitor device_add usb-storage,bus=xhci.0,drive=stick3,id=stick3
+usb_setup
+usb_attach
+usb_data
+usb_detach
+LAB_PREFIX=""
+
+# ---- a driver domain serving that guest ----
+driver_domain_suite
+check "the 6.1 guest's kernel log is clean" log_clean guest
+guest_stop
+unload_all() { rmmod usbback && unload_backend; }
+check "every module unloads after the driver domain and the guests" unload_all
 
 # ---- nothing went wrong in dom0 ----
 check "dom0 kernel log is clean" log_clean dom0
