@@ -24,18 +24,21 @@ fi
 R=$KEEP/results.txt
 
 echo
-echo "Memory per connected vbd, KiB: dom0's MemFree spent (Slab, VmallocUsed of it);"
-echo "4 vbds per column, on null_blk; run $(basename "$KEEP")"
+echo "Memory per connected vbd, KiB: dom0's Slab + VmallocUsed grown (MemFree spent, which"
+echo "moves by MiBs for reasons outside the backends); over 4 vbds (1 at the maximum), on null_blk;"
+echo "run $(basename "$KEEP")"
 echo
 echo "| frontend | backend | connected, idle | after 4 KiB + 1 MiB I/O | 15 s later |"
 echo "|---|---|---|---|---|"
 for cfg in defaults max; do
 	for b in blkback2 xen-blkback; do
-		row="| $cfg | $b"
+		label="xen-blkfront's defaults"
+		[ $cfg = max ] && label="its maximum: 16 queues, 16-page rings, 512 segments, no persistent grants"
+		row="| $label | $b"
 		for when in idle io later; do
 			v=$(awk -v b="$b" -v c="$cfg" -v w="$when" \
 				'$1 == "@@LAB" && $3 == "reliability" && $4 == "memory" && $5 == b && $6 == c && $7 == w {
-					printf "%d (%d, %d)", $8, $9, $10 }' "$R")
+					printf "%d (%d)", $9 + $10, $8 }' "$R")
 			row="$row | ${v:-?}"
 		done
 		echo "$row |"
@@ -43,6 +46,7 @@ for cfg in defaults max; do
 done
 awk '$3 == "reliability" && $4 == "memory" && $7 == "budget" {
 	printf "blkback2, %s: %s KiB per vbd charged to the guest'"'"'s budget after 15 s idle\n", $6, $8 }' "$R"
+echo "(a persistent grant stays mapped until unused for 60 s, as in xen-blkback)"
 echo
 echo "A guest floods its vbd's ring with invalid requests for 30 s: the other guest's"
 echo "4 KiB QD8 reads (IOPS) and a CPU-bound dom0 task (its share of a CPU), without"
