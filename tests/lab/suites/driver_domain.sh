@@ -16,9 +16,9 @@ dd_start() {
 dd_disk() { echo "backend=$DD,backendtype=phy,format=raw,vdev=$1,access=rw,target=/dev/xvdb"; }
 # the driver domain's backend directory for $GUEST's vbd VDEV
 dd_vbd() { echo "/local/domain/$(xl domid $DD)/backend/vbd/$(guest_domid)/$(vdev_num "$1")"; }
-dd_ready() { # what its /init printed, and our three modules
-	dg 60 "$G wait_blk xvdb >/dev/null && lsmod | grep -cE '^(xenidc|xenbus_lite|blkback2) ' && pidof xl" &&
-		[ "$(echo "$GOUT" | head -1)" = 3 ] || { echo "  $GOUT"; return 1; }
+dd_ready() { # its disk, our three modules and xl devd: "3 <pid>"
+	dg 60 "$G wait_blk xvdb >/dev/null && echo \$(lsmod | grep -cE '^(xenidc|xenbus_lite|blkback2) ') \$(pidof xl)"
+	case $GOUT in "3 "[0-9]*) ;; *) echo "  modules, xl devd: $GOUT"; return 1 ;; esac
 }
 dd_serves() { # VDEV: blkback2 in the driver domain took the vbd
 	local d
