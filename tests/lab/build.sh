@@ -148,6 +148,7 @@ if [ ! -f "$DOM0/.done" ]; then
 fi
 
 # 4. a guest's root for each guest kernel
+GUEST_MODULES="xen-blkfront ext4 usb-storage sd_mod"
 guest_root() { # K: sets GUEST
 	kernel_stage "$1"
 	local key T G
@@ -163,20 +164,20 @@ guest_root() { # K: sets GUEST
 	copy_bin "$G" "$XSTAGE"/usr/bin/xenstore-read "$XSTAGE"/usr/bin/xenstore-write
 	kmod_links "$G"
 	ln -sf /usr/sbin/mke2fs "$G/usr/sbin/mkfs.ext4"
-	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod
+	add_modules "$G" $GUEST_MODULES
 	install -m755 "$HERE/guest/init" "$G/init"
 	mkcpio "$G" "$T/guest-base.cpio"
 	rm -rf "$G"
 	# a driver domain runs xl devd and the hotplug scripts, and reaches
 	# xenstore and grants through the Xen device modules; a USB gadget
 	# on dummy_hcd is its USB device
-	# (modules.dep is replaced whole: the guest's modules are listed too)
+	# (its modules.dep replaces the guest's: the guest's modules go in too)
 	G=$T/dd
 	mkdir -p "$G/usr/lib"
 	ln -s usr/lib "$G/lib"
 	add_toolstack "$G"
 	rm -rf "$G/usr/lib/xen-4.17/boot" # HVM firmware and the PVH shim
-	add_modules "$G" xen-blkfront ext4 usb-storage sd_mod \
+	add_modules "$G" $GUEST_MODULES \
 		xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs \
 		dummy_hcd libcomposite usb_f_mass_storage configfs
 	mkcpio "$G" "$T/dd-ovl.cpio"

@@ -7,7 +7,6 @@
 # domain is destroyed with I/O in flight and started again.
 
 DD=xidd
-DD_VDEV=51744 # xvdc
 dg() { GUEST=$DD g "$@"; }
 dd_start() {
 	GUEST=$DD GUEST_IMG=dd.img GUEST_EXTRA=xidd GUEST_MEM=400 guest_start \
@@ -61,7 +60,7 @@ driver_domain_suite() {
 	check "driver domain: xl block-attach again" timeout 60 xl block-attach $GUEST "$(dd_disk xvdc)"
 	g 60 "$G wait_blk xvdc" >/dev/null
 	g 30 "(fio --name=x --filename=/dev/xvdc --ioengine=libaio --direct=1 --rw=randrw --bs=4k --iodepth=16 --size=64M --time_based --runtime=600 >/dev/null 2>&1 &); sleep 1"
-	reqs=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-$DD_VDEV/statistics/rd_req
+	reqs=/sys/bus/xen-backend/devices/vbd-$(guest_domid)-$(vdev_num xvdc)/statistics/rd_req
 	dd_io() { dg 10 "[ \$(cat $reqs) -gt 100 ]"; }
 	check "driver domain: the guest's fio is doing I/O through it" wait_for 60 dd_io
 	DEAD_DD=$(xl domid $DD)
