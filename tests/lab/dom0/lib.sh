@@ -18,9 +18,36 @@ ok() {
 }
 fail() {
 	LAB_CASES=$((LAB_CASES + 1))
-	echo "@@LAB not ok ${LAB_PREFIX:-}$1: ${2:-failed}"
+	# The first failure carries where things stand on its result line: a
+	# failure that cascades is diagnosed from CI's summary alone.
+	local at=
+	if [ -z "${FAILED_ONCE:-}" ]; then
+		FAILED_ONCE=1
+		where_stuck >/tmp/where_stuck # (g: never in a subshell)
+		at=" [at: $(cat /tmp/where_stuck)]"
+	fi
+	echo "@@LAB not ok ${LAB_PREFIX:-}$1: ${2:-failed}$at"
 	debug_dump "$1"
 }
+# kernel thread NAME's innermost frame that is not the scheduler's (the
+# same function runs in the guest: KTHREAD_AT)
+KTHREAD_AT='kthread_at() { local p; for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = "$1" ] && grep -v -m1 schedule $p/stack | sed "s/^.*\] //; s/+0x.*//" && return; done; }'
+eval "$KTHREAD_AT"
+# One line: xenstored, dom0's xenwatch, each backend device's state and
+# its frontend's, and the guest's xenwatch (asked with a short timeout).
+where_stuck() {
+	local d b gout=$GOUT
+	xenstored_alive && printf 'xenstored up' || printf 'xenstored GONE'
+	printf '; dom0 xenwatch %s' "$(kthread_at xenwatch)"
+	for d in $(timeout 5 xenstore-ls -f /local/domain/0/backend 2>/dev/null | sed -n 's|^\(.*/\(vbd\|vusb\)/.*\)/state = .*|\1|p'); do
+		b=$(timeout 5 xenstore-read "$d/frontend" 2>/dev/null)
+		printf '; %s %s/%s' "${d#/local/domain/0/backend/}" "$(timeout 5 xenstore-read "$d/state")" \
+			"$(timeout 5 xenstore-read "$b/state" 2>/dev/null)"
+	done
+	[ -z "$(guest_domid)" ] || { g 10 "$KTHREAD_AT; kthread_at xenwatch" >/dev/null 2>&1; printf '; guest xenwatch %s' "$GOUT"; }
+	GOUT=$gout
+}
+xenstored_alive() { kill -0 "$(cat /run/xenstored.pid 2>/dev/null)" 2>/dev/null; }
 skip() {
 	LAB_CASES=$((LAB_CASES + 1))
 	echo "@@LAB skip ${LAB_PREFIX:-}$1: $2"
@@ -41,6 +68,10 @@ debug_dump() {
 	timeout 10 xl list
 	timeout 10 xenstore-ls -f /local/domain/0/backend 2>&1 | head -60
 	dmesg | tail -25
+	# where xenbus waits, should it wait (xenwatch runs every backend's probe)
+	for t in xenwatch xenbus; do
+		echo "$t: $(tr '\n' ' ' </proc/$(pgrep -x $t)/stack 2>/dev/null | head -c 300)"
+	done
 	tail -15 /var/log/xen/console/guest-$GUEST.log 2>/dev/null
 	echo "---- end debug ----"
 }
