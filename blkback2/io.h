@@ -207,7 +207,6 @@ private:
 	// comes coalesce_us after the last, once look_after_ answers wait or
 	// once the frontend queued enough requests (its event).
 	uint32_t coalesce_us_ = 0; // bb2_limits.coalesce_us, read at each pass
-	uint32_t idle_looks_ = 0;  // in a row, that took nothing
 	bool polling_ = false;
 	ktl::Atomic<uint32_t> look_after_{0}; // 0: no early look
 	ktl::Atomic<uint32_t> waiting_answers_{0};

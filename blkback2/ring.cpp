@@ -178,50 +178,40 @@ void Ring::MaybeTrim()
 constexpr uint32_t kCoalesceDepth = 4;
 // A polling ring is looked at again once a quarter of the requests it had
 // in flight are answered, or once the frontend queued a quarter of the
-// requests it has out anew (at least kCoalesceDepth), if that comes before
-// coalesce_us: the looks follow the device and the frontend, so a fast
-// disk keeps most of its queue busy and a fast frontend is not held back
-// (one whose disk completes inside the submission, where nothing else
-// ends the wait), while a slow one waits for coalesce_us at most.
+// requests it has out anew, if that comes before coalesce_us: the looks
+// follow the device and the frontend (a QD4 frontend's next request kicks
+// at once), and coalesce_us bounds the wait of a device that stalls.
 constexpr uint32_t kLookShare = 4;
 // ... and only while a pass's requests average at most this many segments
 // (16 KiB): an event costs about what a small request does, while a large
 // one's transfer dwarfs it and its frontend sends several per kick anyway.
 constexpr uint32_t kSmallSegs = 4;
 
-// A look that takes nothing keeps a burst going while requests are in
-// flight, or, this many looks in a row, while the frontend has not read the
-// answers published so far (the requests that follow them are yet to come;
-// bounded for a frontend that never reads).
-constexpr uint32_t kIdleLooks = 4;
-
 // Publishes the pass's answers, with at most one event. With coalesce_us,
-// while the frontend keeps small requests coming and has kCoalesceDepth or
-// more out, the ring is polled: its kicks are off, answers are held between
-// looks, and each look takes the new requests and publishes what was held
-// with one event. The first look of a burst keeps its answers for the next.
-// A look with nothing to wait for (above), large requests or a ring gone
-// shallow end the burst and turn the kicks back on, as does coalesce_us
-// switched to 0 (it is read at each pass).
+// while the frontend keeps small requests coming, has kCoalesceDepth or
+// more out and the device has some of them in flight, the ring is polled:
+// its kicks are off, answers are held between looks, and each look takes
+// the new requests and publishes what was held with one event. The first
+// look of a burst keeps its answers for the next. With nothing in flight
+// nothing would end the wait but the frontend's next requests, which a
+// frontend waiting on these answers never sends (a disk that completes as
+// it is submitted): the answers go out now and the burst ends, as it does
+// for large requests, a shallow ring, or coalesce_us switched to 0 (it is
+// read at each pass).
 void Ring::FinishPass()
 {
 	// the pass took all there was, and the ring goes on
 	bool usable = !stopping() && !broken_ && outcome_ == Outcome::kIdle;
-	bool poll = usable && coalesce_us_ && pass_segs_ <= consumed_ * kSmallSegs;
-	uint32_t depth = 0, unread = 0;
+	uint32_t depth = 0;
+
+	FinishCompleted(); // what completed during the pass: in_flight() is the device's
+	bool poll = usable && coalesce_us_ && in_flight() && pass_segs_ <= consumed_ * kSmallSegs;
 
 	if (polling_)
 		Publish();
 	if (poll) {
-		WithRing([&](auto &ring) {
-			depth = ring.FrontendDepth();
-			unread = ring.UnreadResponses();
-		});
-		idle_looks_ = consumed_ || !polling_ ? 0 : idle_looks_ + 1;
-		// (Unread answers keep a burst going; they never start one.)
-		poll = depth >= kCoalesceDepth &&
-		       (consumed_ || in_flight() ||
-			(polling_ && unread && idle_looks_ <= kIdleLooks));
+		WithRing([&](auto &ring) { depth = ring.FrontendDepth(); });
+		poll = depth >= kCoalesceDepth;
 	}
 	if (!poll && !polling_)
 		Publish();
@@ -236,7 +226,7 @@ void Ring::FinishPass()
 		waiting_answers_.Store(0);
 		look_after_.Store(ktl::Max(in_flight() / kLookShare, 1u));
 		WithRing([&](auto &ring) {
-			more = ring.ArmEventAfter(ktl::Max(depth / kLookShare, kCoalesceDepth));
+			more = ring.ArmEventAfter(ktl::Max(depth / kLookShare, 1u));
 		});
 		if (more)
 			events().Kick();

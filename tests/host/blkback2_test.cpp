@@ -773,8 +773,8 @@ TEST_F(Blkback2Test, OnePassAnswersWithOneEvent)
 	disk_.inject = nullptr;
 }
 
-// Event coalescing at 1000 us on one ring of a device that completes bios
-// as they are submitted; Reads() sends reads with ids [from, to).
+// Event coalescing at 1000 us on one ring of a device that keeps each bio
+// until the test completes it (Done); Reads() sends reads with ids [from, to).
 class CoalescingTest : public Blkback2Test {
 protected:
 	static constexpr int kDeep = 4; // requests out for coalescing to start
@@ -784,7 +784,7 @@ protected:
 		bb2_limits.coalesce_us = 1000;
 		auto &f = Front();
 		f.Attach(1, 0, true);
-		disk_.complete_inline = true;
+		disk_.hold = true;
 		return f;
 	}
 	void Reads(BlkFront<Abi::kX86_64> &f, int from, int to)
@@ -792,40 +792,106 @@ protected:
 		for (int i = from; i < to; i++)
 			f.Send(f.Rw(i, blkif::kOpRead, 8 * i, {{G(f), 0, 7}}));
 	}
+	// The device completes the n oldest bios it still has.
+	void Done(size_t n)
+	{
+		for (size_t i = 0; i < disk_.held.size() && n; i++) {
+			if (disk_.held[i]) {
+				disk_.Complete(i);
+				n--;
+			}
+		}
+	}
 };
 
-// coalesce_us: a burst's first requests kick; with kDeep out, the work holds
-// their answers, takes the requests that came meanwhile without kicks (fewer
-// than kDeep: see below) one period later and answers all of them with one
-// event; a look that finds nothing turns the kicks back on.
-TEST_F(CoalescingTest, TakesABurstWithOneEventEachWay)
+// With kDeep or more out and in flight, the ring is polled: the kicks are
+// off, answers are held, and the next look comes once a quarter of what
+// was in flight is answered, with one event for all it publishes. The
+// burst ends at the look that finds nothing in flight.
+TEST_F(CoalescingTest, HoldsAnswersUntilAQuarterIsDone)
 {
 	auto &f = CoalescingFront();
+	const int n = 4 * kDeep;
+
+	Reads(f, 0, n);
+	sim_.RunNow();
+	ASSERT_EQ(disk_.held.size(), (size_t)n);
+	EXPECT_EQ(sim_.timers_soon(), 1u) << "coalesce_us bounds the wait";
 	long notifies = sim_.counters().notifies;
-
-	Reads(f, 0, kDeep);
-	sim_.RunNow();
-	EXPECT_TRUE(f.Responses().empty()) << "held for the period";
-	ASSERT_EQ(sim_.timers_soon(), 1u);
-	for (int i = kDeep; i < 2 * kDeep - 1; i++) {
-		Reads(f, i, i + 1);
-		EXPECT_TRUE(sim_.runq().empty()) << "request " << i << " kicked";
+	for (int i = 1; i < n / 4; i++) {
+		Done(1);
+		EXPECT_TRUE(sim_.runq().empty()) << i << " of " << n << " answered";
 	}
-	sim_.RunOne(); // the period ends
+	Done(1); // a quarter: a look now
+	EXPECT_EQ(sim_.runq().size(), 1u);
+	EXPECT_TRUE(f.Responses().empty()) << "answers wait for the look";
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), 2u * kDeep - 1);
+	EXPECT_EQ(f.Responses().size(), (size_t)n / 4);
 	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
-	EXPECT_EQ(sim_.timers_soon(), 1u) << "it looks once more";
 
-	sim_.RunUntilQuiet(); // finds nothing: the kicks are back on
-	EXPECT_TRUE((sim_.timers_soon() == 0));
-	EXPECT_EQ(sim_.counters().timers_fired, 2)
-		<< "the period and one look (the idle trim comes later)";
+	Done(n); // the rest
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), (size_t)n - n / 4);
+	EXPECT_EQ(sim_.counters().notifies - notifies, 2);
+	EXPECT_EQ(sim_.counters().timers_fired, 0);
+	Reads(f, n, n + 1);
+	EXPECT_FALSE(sim_.runq().empty()) << "nothing in flight: the kicks are back on";
+	sim_.RunNow();
+	Done(1);
+	sim_.RunUntilQuiet();
+	EXPECT_EQ(f.Responses().size(), 1u);
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 1u);
+	EXPECT_EQ(f.Stat(BB2_LOOKS), 2u);
+}
+
+// A polling ring asks for the frontend's event once it queued a quarter of
+// the requests it has out anew: a frontend is held back at most until its
+// next quarter, and takes one event per quarter.
+TEST_F(CoalescingTest, LooksAgainOnceTheFrontendQueuedAQuarter)
+{
+	auto &f = CoalescingFront();
+	const int n = 4 * kDeep;
+
+	Reads(f, 0, n);
+	sim_.RunNow();
+	Reads(f, n, n + n / 4 - 1);
+	EXPECT_TRUE(sim_.runq().empty()) << "kicked early";
+	Reads(f, n + n / 4 - 1, n + n / 4);
+	EXPECT_EQ(sim_.runq().size(), 1u) << "no kick";
+	sim_.RunNow();
+	EXPECT_EQ(disk_.held.size(), n + n / 4u) << "taken at that look";
+	EXPECT_EQ(f.Stat(BB2_LOOKS), 2u);
+	EXPECT_EQ(sim_.counters().timers_fired, 0);
+	Done(n + n / 4);
+	sim_.RunUntilQuiet();
+	EXPECT_EQ(f.Responses().size(), n + n / 4u);
+}
+
+// Answers wait only on a device with I/O in flight. One that completes as
+// it is submitted leaves nothing to end the wait but the frontend's next
+// requests, which a frontend waiting on these answers never sends: they go
+// out at once, with one event, and no burst starts.
+TEST_F(CoalescingTest, AnswersAtOnceWithNothingInFlight)
+{
+	auto &f = CoalescingFront();
+	disk_.hold = false;
+	disk_.complete_inline = true;
+
+	for (int round = 0; round < 3; round++) {
+		long notifies = sim_.counters().notifies;
+		Reads(f, round * kDeep, (round + 1) * kDeep);
+		sim_.RunNow();
+		EXPECT_EQ(f.Responses().size(), (size_t)kDeep) << "round " << round;
+		EXPECT_EQ(sim_.counters().notifies - notifies, 1);
+		EXPECT_TRUE((sim_.timers_soon() == 0)) << "round " << round;
+	}
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 0u);
+	EXPECT_EQ(sim_.counters().timers_fired, 0);
 }
 
 // coalesce_us below kDeep requests out (here queue depth 1): the frontend
-// waits on its requests, so each is answered at once and the next one
-// kicks; no timer, no added latency.
+// waits on its requests, so each is answered as it completes and the next
+// one kicks; no timer, no added latency.
 TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 {
 	auto &f = CoalescingFront();
@@ -835,69 +901,66 @@ TEST_F(CoalescingTest, LeavesAShallowRingAlone)
 		Reads(f, i, i + 1);
 		EXPECT_FALSE(sim_.runq().empty()) << "request " << i << " did not kick";
 		sim_.RunNow();
+		Done(1);
+		sim_.RunNow();
 		EXPECT_EQ(f.Responses().size(), 1u) << "request " << i << " held";
 		EXPECT_TRUE((sim_.timers_soon() == 0));
 	}
 	EXPECT_EQ(sim_.counters().notifies - notifies, 3);
-	EXPECT_EQ(sim_.counters().timers_fired, 0);
 
 	Reads(f, 3, 3 + kDeep - 1); // one short of kDeep
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), kDeep - 1u);
 	EXPECT_TRUE((sim_.timers_soon() == 0));
+	Done(kDeep - 1);
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), kDeep - 1u);
+	EXPECT_EQ(sim_.counters().timers_fired, 0);
 }
 
-// A burst whose frontend drops to one request out ends at the next look:
-// that request is answered then and the kicks are back on.
+// A burst whose frontend drops below kDeep out ends at the next look: what
+// was held goes out then and the kicks are back on.
 TEST_F(CoalescingTest, EndsWhenTheRingGoesShallow)
 {
 	auto &f = CoalescingFront();
 
 	Reads(f, 0, kDeep);
 	sim_.RunNow();
-	Reads(f, kDeep, kDeep + 1);
-	sim_.RunOne(); // the period ends: kDeep + 1 out, still deep
+	Done(kDeep - 1);
 	sim_.RunNow();
-	ASSERT_EQ(f.Responses().size(), kDeep + 1u);
+	ASSERT_EQ(f.Responses().size(), kDeep - 1u) << "read: one left out";
+	Reads(f, kDeep, kDeep + 1); // two out: the look it asks for ends the burst
+	sim_.RunNow();
+	Done(1);
+	EXPECT_EQ(f.Responses().size(), 1u) << "answered as it completes";
 	Reads(f, kDeep + 1, kDeep + 2);
-	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
-	sim_.RunOne(); // the next look: one out
-	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), 1u);
-	EXPECT_TRUE((sim_.timers_soon() == 0));
-	Reads(f, kDeep + 2, kDeep + 3);
 	EXPECT_FALSE(sim_.runq().empty()) << "the next request kicks";
+	sim_.RunNow();
+	Done(2);
 	sim_.RunUntilQuiet();
-	EXPECT_EQ(f.Responses().size(), 1u);
+	EXPECT_EQ(f.Responses().size(), 2u);
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 1u);
+	EXPECT_EQ(f.Stat(BB2_LOOKS), 2u) << "the first, and the one after the first answer";
 }
 
-// Between looks a polling ring holds what completes, and the next look
-// comes once a quarter of what was in flight is answered, not a period
-// later: the period follows a device that completes asynchronously.
-TEST_F(CoalescingTest, LooksAgainOnceAQuarterIsAnswered)
+// A device that stalls: coalesce_us after the last look, the next one
+// publishes what completed meanwhile.
+TEST_F(CoalescingTest, PublishesWithinThePeriod)
 {
 	auto &f = CoalescingFront();
-	const int n = 2 * kDeep;
+	const int n = 4 * kDeep;
 
-	Reads(f, 0, kDeep);
-	sim_.RunNow(); // held
-	disk_.complete_inline = false;
-	Reads(f, kDeep, kDeep + n); // the kDeep-th kicks (below)
-	sim_.RunOne();		    // the look: kDeep answered, n taken
-	ASSERT_EQ(f.Responses().size(), (size_t)kDeep);
-	ASSERT_EQ(sim_.pending(), n + 1u) << "n bios and the timer";
-	for (int i = 1; i < n / 4; i++) {
-		sim_.RunOne(); // one more of n completes
-		EXPECT_TRUE(sim_.runq().empty()) << i << " of " << n << " answered";
-	}
-	sim_.RunOne(); // a quarter: a look now
-	EXPECT_EQ(sim_.runq().size(), 1u);
-	EXPECT_TRUE(f.Responses().empty()) << "answers wait for the look";
-	long notifies = sim_.counters().notifies;
+	Reads(f, 0, n);
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), (size_t)n);
-	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
-	EXPECT_EQ(sim_.counters().timers_fired, 0);
+	Done(n / 4 - 1); // short of a quarter; the rest stall
+	sim_.RunNow();
+	EXPECT_TRUE(f.Responses().empty());
+	sim_.RunOne(); // the period ends
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), n / 4u - 1);
+	EXPECT_EQ(sim_.counters().timers_fired, 1);
+	Done(n);
+	sim_.RunUntilQuiet();
+	EXPECT_EQ(f.Responses().size(), n - n / 4u + 1);
 }
 
 // Large requests (here 32 KiB each) are answered as they complete even
@@ -912,114 +975,44 @@ TEST_F(CoalescingTest, LeavesLargeRequestsAlone)
 		f.Send(f.Rw(i, blkif::kOpRead, 64 * i, segs));
 	}
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_TRUE((sim_.timers_soon() == 0));
-}
-
-// A polling ring asks for the frontend's event once it queued a quarter of
-// the requests it has out anew, at least kDeep: a fast frontend whose disk
-// completes as it is submitted (nothing else ends the wait) is not held back
-// by the period, and still takes one event per kDeep requests each way.
-TEST_F(CoalescingTest, LooksAgainOnceTheFrontendQueuedAQuarter)
-{
-	auto &f = CoalescingFront();
-	int id = kDeep;
-	long notifies = sim_.counters().notifies;
-
-	Reads(f, 0, kDeep);
-	sim_.RunNow(); // held
-	for (int look = 0; look < 8; look++) {
-		Reads(f, id, id + kDeep - 1);
-		id += kDeep - 1;
-		EXPECT_TRUE(sim_.runq().empty()) << "look " << look << ": kicked early";
-		Reads(f, id, id + 1);
-		id++;
-		EXPECT_EQ(sim_.runq().size(), 1u) << "look " << look << ": no kick";
-		sim_.RunNow();
-		EXPECT_EQ(f.Responses().size(), look ? kDeep : 2u * kDeep) << "look " << look;
-	}
-	EXPECT_EQ(sim_.counters().notifies - notifies, 8);
-	EXPECT_EQ(sim_.counters().timers_fired, 0);
-	EXPECT_EQ(f.Stat(BB2_BURSTS), 1u);
-	EXPECT_EQ(f.Stat(BB2_LOOKS), 9u) << "the first look, then one per quarter";
+	Done(1);
+	sim_.RunNow();
+	EXPECT_EQ(f.Responses().size(), 1u);
+	Done(kDeep);
 	sim_.RunUntilQuiet();
-}
-
-// A look that takes nothing, with nothing in flight, still keeps the burst
-// going while the frontend has not read the answers published so far: it
-// sends the next requests only after it read them. Up to four such looks
-// in a row, for a frontend that never reads.
-TEST_F(CoalescingTest, WaitsForTheFrontendToReadItsAnswers)
-{
-	auto &f = CoalescingFront();
-	auto burst = [&](int id) { // two looks: kDeep held, then 2 * kDeep published
-		Reads(f, id, id + kDeep);
-		sim_.RunNow();
-		Reads(f, id + kDeep, id + 2 * kDeep);
-		sim_.RunOne();
-		sim_.RunNow();
-	};
-	auto idle_looks = [&] { // until the burst ends (the idle trim comes later)
-		int n = 0;
-		for (; sim_.timers_soon() && n < 100; n++) {
-			sim_.RunOne();
-			sim_.RunNow();
-		}
-		return n;
-	};
-
-	burst(0);
-	for (int i = 0; i < 2; i++) {
-		sim_.RunOne(); // takes nothing: the answers are unread
-		sim_.RunNow();
-		ASSERT_EQ(sim_.timers_soon(), 1u) << "idle look " << i;
-	}
-	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
-	EXPECT_EQ(idle_looks(), 1) << "read, and nothing new: the burst ends";
-	Reads(f, 2 * kDeep, 2 * kDeep + 1);
-	EXPECT_FALSE(sim_.runq().empty()) << "the kicks are back on";
-	sim_.RunUntilQuiet();
-	f.Responses();
-
-	burst(100);
-	EXPECT_EQ(idle_looks(), 5) << "a frontend that never reads";
-	EXPECT_EQ(f.Responses().size(), 2u * kDeep);
-	EXPECT_EQ(f.Stat(BB2_BURSTS), 2u);
-	EXPECT_EQ(f.Stat(BB2_LOOKS), 2u + 2u + 2u + 4u)
-		<< "two per burst, and the idle looks that kept one going";
+	EXPECT_EQ(f.Stat(BB2_BURSTS), 0u);
 }
 
 // coalesce_us is read at each pass: switched off during a burst, the next
-// look answers what was held and ends the burst (the kicks are back on, a
-// deep ring's answers go out at once); switched on again, the next deep
-// ring is polled as a new burst.
+// look answers what was held and ends the burst (the kicks are back on,
+// answers go out as they complete); switched on again, the next deep ring
+// is polled as a new burst.
 TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
 {
 	auto &f = CoalescingFront();
 
 	Reads(f, 0, kDeep);
 	sim_.RunNow();
-	ASSERT_TRUE(f.Responses().empty()) << "held";
-	Reads(f, kDeep, kDeep + 1);
-	EXPECT_TRUE(sim_.runq().empty()) << "kicked while polling";
 	bb2_limits.coalesce_us = 0;
-	sim_.RunOne(); // the period ends
+	Done(1);
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), kDeep + 1u);
-	EXPECT_TRUE((sim_.timers_soon() == 0)) << "still polling";
-
-	long notifies = sim_.counters().notifies;
-	Reads(f, 100, 100 + kDeep);
+	EXPECT_EQ(f.Responses().size(), 1u);
+	Done(1);
+	EXPECT_EQ(f.Responses().size(), 1u) << "held with coalescing off";
+	Reads(f, 100, 101);
 	EXPECT_FALSE(sim_.runq().empty()) << "no kick";
 	sim_.RunNow();
-	EXPECT_EQ(f.Responses().size(), (size_t)kDeep) << "held with coalescing off";
-	EXPECT_EQ(sim_.counters().notifies - notifies, 1);
-	EXPECT_TRUE((sim_.timers_soon() == 0));
+	Done(kDeep);
+	sim_.RunUntilQuiet();
+	EXPECT_EQ(f.Responses().size(), kDeep - 1u);
 
 	bb2_limits.coalesce_us = 1000;
 	Reads(f, 200, 200 + kDeep);
 	sim_.RunNow();
+	Done(1);
 	EXPECT_TRUE(f.Responses().empty()) << "not held with coalescing back on";
+	Done(kDeep);
 	sim_.RunUntilQuiet();
 	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
 	EXPECT_EQ(f.Stat(BB2_BURSTS), 2u);
@@ -1029,13 +1022,15 @@ TEST_F(CoalescingTest, SwitchesOffAndOnWhileConnected)
 TEST_F(CoalescingTest, DisconnectAnswersHeldRequests)
 {
 	auto &f = CoalescingFront();
-	Reads(f, 0, kDeep);
+	Reads(f, 0, 4 * kDeep);
 	sim_.RunNow();
+	Done(2);
 	ASSERT_TRUE(f.Responses().empty());
 	f.FrontendState(5);
 	f.FrontendState(6);
+	Done(4 * kDeep);
 	sim_.RunUntilQuiet();
-	EXPECT_EQ(f.Responses().size(), (size_t)kDeep);
+	EXPECT_EQ(f.Responses().size(), 4u * kDeep);
 	EXPECT_TRUE((sim_.timers_soon() == 0));
 	EXPECT_EQ(sim_.counters().mappings, 0);
 }
