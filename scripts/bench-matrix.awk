@@ -80,10 +80,11 @@ END {
 	print ""
 	print "| disk | job | blkback2 IOPS | ÷ " peer ": IOPS | ÷ " peer ": p99 | ÷ coalesce_us=0: IOPS | ÷ coalesce_us=0: p99 | p50 / p99 / p99.9: blkback2 | coalesce_us=0 | " peer " |"
 	print "|---|---|---|---|---|---|---|---|---|---|"
-	for (d = 1; d <= ndisk; d++) for (i = 1; i <= njobs; i++) {
-		k = order[i]
+	nj = split("rr1 rr4 rr8 rr16 rr32 rw1 rw4 rw8 rw16 rw32 rrw16 sr64k sw64k sr1m sw1m burst", jobs, " ")
+	for (d = 1; d <= ndisk; d++) for (i = 1; i <= nj; i++) {
+		k = jobs[i] "/" disks[d]
 		split(k, p, "/")
-		if (p[2] != disks[d] || med("blkback2", k) == "") continue
+		if (med("blkback2", k) == "") continue
 		printf "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", name[p[2]], p[1], med("blkback2", k),
 			fr("blkback2", peer, k), fr("blkback2", peer, k ":p99"), fr("blkback2", c0, k), fr("blkback2", c0, k ":p99"),
 			lat3("blkback2", k), lat3(c0, k), lat3(peer, k)

@@ -19,7 +19,7 @@
 # part; BENCH_REPS=N sets the repetitions (default 3). BENCH_LATS picks
 # the matrix's disks ("inst 100us 2ms"), BENCH_JOBS narrows its jobs
 # ("rr1 rr16 burst"), BENCH_MATRIX_RUNTIME its seconds per job (default
-# 3), BENCH_QDISK=1 adds QEMU's qdisk on the instant disk;
+# 2), BENCH_QDISK=1 adds QEMU's qdisk on the instant disk;
 # BENCH_VAR_JOBS picks the optimisations' ("rr1 rr32";
 # default "rr32 sr1m"), BENCH_WHERE the counted runs' targets ("none": no
 # counted runs; "blkback2-coalesce_us=0": blkback2 with a parameter),
@@ -126,6 +126,9 @@ JSON_CHECK=$(awk 'NR == FNR { j[$1, $2, $3] = $4; next }
 	END { printf "%d of %d matrix figures also read from the kept fio JSON, %d disagree", k, n, bad }' "$KEEP/metrics-json.txt" "$M")
 echo "$JSON_CHECK"
 case $JSON_CHECK in *", 0 disagree") ;; *) rc=1 ;; esac
+# the tables take the matrix's figures from the JSON where it was kept
+awk 'NR == FNR { j[$1 " " $2 " " $3] = $4; next }
+	{ k = $1 " " $2 " " $3; if (k in j) $4 = j[k]; print }' "$KEEP/metrics-json.txt" "$M" >"$M.tmp" && mv "$M.tmp" "$M"
 awk -v peer=$PEER -f "$XENIDC_ROOT/scripts/bench-matrix.awk" "$M" >"$KEEP/matrix.md"
 BLK_JOBS="rr1 rr32 rw32 sr64k sw64k sr1m sw1m" # tests/lab/suites/bench.sh's JOBS (the variants)
 {

@@ -115,7 +115,8 @@ prof_report() { # FILE
 # clat percentiles: run with --percentile_list=50:99:99.9). IOPS are both
 # directions summed; the latency is the reads' when the job read, else the
 # writes' (a 70/30 mix: the reads, what its submitter waits on). Kept short:
-# the agent hands back 2000 bytes.
+# the agent hands back 2000 bytes. (+ 0: busybox awk compares a string
+# from sub() as a string, and "0.000000" > 0.)
 fio_lat() { # FILE
 	awk '/^ *"jobname" :/ { j = $3; gsub(/[",]/, "", j); order[++k] = j; d = "" }
 		/^ *"(read|write|trim|sync)" : \{/ { d = $1; gsub(/"/, "", d) }
@@ -123,7 +124,7 @@ fio_lat() { # FILE
 		/^ *"iops" :/ { v = $3; sub(/,$/, "", v); io[j, d] = v }
 		/^ *"(50\.000000|99\.000000|99\.900000)" : / { p = $1; gsub(/"/, "", p); v = $3; sub(/,$/, "", v)
 			if (!((j, d, p + 0) in pc)) pc[j, d, p + 0] = v }
-		END { for (i = 1; i <= k; i++) { j = order[i]; d = io[j, "read"] > 0 ? "read" : "write"
+		END { for (i = 1; i <= k; i++) { j = order[i]; d = io[j, "read"] + 0 > 0 ? "read" : "write"
 			printf "%s %.0f %.0f %.0f %.0f\n", j, io[j, "read"] + io[j, "write"],
 				pc[j, d, 50] / 1000, pc[j, d, 99] / 1000, pc[j, d, 99.9] / 1000 } }' "$1"
 }
