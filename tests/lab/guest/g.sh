@@ -109,3 +109,39 @@ prof_report() { # FILE
 	perf report -i "$1" --stdio --no-children --sort comm,dso,sym --percent-limit 0.3 \
 		-g graph,0.5,callee 2>/dev/null | grep -v '^#' | grep .
 }
+
+# Each job's IOPS and completion latency from a fio JSON report with fio's
+# clock on, a line "JOB IOPS P50 P99 P99.9" (latencies in us, from fio's
+# clat percentiles: run with --percentile_list=50:99:99.9). IOPS are both
+# directions summed; the latency is the reads' when the job read, else the
+# writes' (a 70/30 mix: the reads, what its submitter waits on). Kept short:
+# the agent hands back 2000 bytes. (+ 0: busybox awk compares a string
+# from sub() as a string, and "0.000000" > 0.)
+fio_lat() { # FILE
+	awk '/^ *"jobname" :/ { j = $3; gsub(/[",]/, "", j); order[++k] = j; d = "" }
+		/^ *"(read|write|trim|sync)" : \{/ { d = $1; gsub(/"/, "", d) }
+		d != "read" && d != "write" { next }
+		/^ *"iops" :/ { v = $3; sub(/,$/, "", v); io[j, d] = v }
+		/^ *"(50\.000000|99\.000000|99\.900000)" : / { p = $1; gsub(/"/, "", p); v = $3; sub(/,$/, "", v)
+			if (!((j, d, p + 0) in pc)) pc[j, d, p + 0] = v }
+		END { for (i = 1; i <= k; i++) { j = order[i]; d = io[j, "read"] + 0 > 0 ? "read" : "write"
+			printf "%s %.0f %.0f %.0f %.0f\n", j, io[j, "read"] + io[j, "write"],
+				pc[j, d, 50] / 1000, pc[j, d, 99] / 1000, pc[j, d, 99.9] / 1000 } }' "$1"
+}
+
+# bb2_set PARAM VALUE: has dom0 (make bench's watcher, on data/bb2set)
+# write blkback2's writable parameter, and waits until it did: fio's
+# exec_prerun calls it, so blkback2 switches between two jobs of one fio
+# run. Nothing to do when it is already so (as this guest last set it).
+bb2_set() {
+	local n i=0
+	[ "$(cat /tmp/bb2_$1 2>/dev/null)" = "$2" ] && return 0
+	n=$(($(xenstore-read data/bb2ack) + 1))
+	xenstore-write data/bb2set "$n $1 $2" || return 1
+	until [ "$(xenstore-read data/bb2ack)" = "$n" ]; do
+		i=$((i + 1))
+		[ $i -ge 200 ] && { echo "@@G bb2_set $1=$2: no answer from dom0" >/dev/console; return 1; }
+		sleep 0.05
+	done
+	echo "$2" >/tmp/bb2_$1
+}

@@ -1,10 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make bench, in dom0: one boot, one guest with three disks on null_blk,
-# served at once by blkback2 (xvdb), by the in-tree xen-blkback (xvdd) and
-# by QEMU's qdisk (xvdc), then the same fio natively in dom0; the QEMU stick
-# read through usbback, through QEMU's qusb and natively. Every measurement
-# is repeated (BENCH_REPS, default 3), the peers interleaved job by job, so
+# make bench, in dom0: one boot, one guest whose disks are served at once
+# by blkback2 (xvdb) and by the in-tree xen-blkback (xvdd), each on a
+# device-mapper disk that points in turn at dom0 null_blk devices with
+# latency: instant (irqmode=0), 100 us and 2 ms timer completions. First
+# what those devices deliver natively here, and one pass of fio verify per
+# backend on memory-backed disks; then the matrix (4 KiB random read and
+# write at QD 1-32, a 70/30 mix, sequential 64 KiB and 1 MiB, a bursty
+# job), each job on blkback2, on blkback2 with event coalescing off
+# (coalesce_us=0, switched in place between fio's jobs) and on xen-blkback
+# in turn, fio's clock on: IOPS and completion latency p50/p99/p99.9. Then
+# where the time goes (blkback2's optimisations with BENCH_VAR=1), and the QEMU stick read
+# through usbback, through QEMU's qusb and natively. Every measurement is
+# repeated (BENCH_REPS, default 3), the peers interleaved job by job, so
 # drift in a long run hits them alike. Each result is a line
 # "@@LAB metric bench TARGET JOB REP VALUE" for the host to turn into
 # ratios; fio's JSON goes back in the results archive.
@@ -20,6 +28,8 @@ RT=${BENCH_RUNTIME:-5}
 # the same for every peer and only dilute the difference, so the ratio runs
 # reduce them (fio's gtod_reduce: no latency statistics, so the counted
 # runs derive their mean latency). BENCH_GTOD_REDUCE=0 keeps them all.
+# The matrix keeps fio's clock on: it reports latency, and the clock's
+# cost is the same for every peer.
 GTOD=--gtod_reduce=${BENCH_GTOD_REDUCE:-1}
 mkdir -p /out/fio
 
@@ -32,24 +42,29 @@ VARIANT_JOBS=${BENCH_VAR_JOBS:-rr32 sr1m}
 WHERE_JOBS="rr32"
 WHERE_TARGETS=${BENCH_WHERE:-xen-blkback blkback2}
 [ "$WHERE_TARGETS" = none ] && WHERE_TARGETS=
-# the peers, each on its own disk of the guest (null_blk's nullb0 and
-# nullb1 alike); BENCH_JOBS narrows their jobs, for a quick look at one
-# change. Two checks on the comparison itself: BENCH_SWAP_DISKS=1 swaps
-# the two backends' disks, BENCH_TWIN=1 serves xen-blkback's with blkback2
-# too, as target "twin" (an A/A run: the peers only, no counted runs).
+# the peers, each on its own disk of the guest: a device-mapper disk
+# (dm-linear, bench_xvdb and bench_xvdd) that points at one of that disk's
+# null_blk devices, all made alike, switched between fio runs with the
+# vbds connected (a reconnect costs 10-15 s here). Two checks on the
+# comparison itself: BENCH_SWAP_DISKS=1 swaps the two backends' disks,
+# BENCH_TWIN=1 serves xen-blkback's with blkback2 too, as target "twin" (an
+# A/A run: the peers only, no counted runs, no coalescing peer).
 B2=xvdb KB=xvdd
 [ "${BENCH_SWAP_DISKS:-}" = 1 ] && B2=xvdd KB=xvdb
-declare -A NULLB=([xvdb]=nullb0 [xvdd]=nullb1)
+declare -A NULLB=([xvdb]=mapper/bench_xvdb [xvdd]=mapper/bench_xvdd)
 PEER=xen-blkback
 [ "${BENCH_TWIN:-}" = 1 ] && PEER=twin
-PEERS="blkback2 $PEER qdisk"
 declare -A DISK=([blkback2]=$B2 [$PEER]=$KB [qdisk]=xvdc)
 
 metric() { echo "@@LAB metric bench $*"; }
-# BENCH_ONLY=blk or where: blkback2 against xen-blkback only; var:
-# blkback2's optimisations only; usb: the USB part only
+# BENCH_ONLY=blk: the matrix and the counted runs; matrix: the matrix only
+# (with what the devices deliver and the verify pass); where: the counted
+# runs only; var: blkback2's optimisations only; usb: the USB part only
 full() { [ -z "${BENCH_ONLY:-}" ]; }
-var_part() { full || [ "$BENCH_ONLY" = var ]; }
+matrix_part() { full || [ "$BENCH_ONLY" = blk ] || [ "$BENCH_ONLY" = matrix ]; }
+# blkback2's optimisations are no longer in a full run, for time (the
+# matrix has coalescing beside every job): BENCH_VAR=1 adds them
+var_part() { [ "${BENCH_ONLY:-}" = var ] || { [ "${BENCH_VAR:-}" = 1 ] && full; }; }
 usb_part() { full || [ "$BENCH_ONLY" = usb ]; }
 blk_part() { [ "${BENCH_ONLY:-}" != usb ]; }
 
@@ -107,8 +122,6 @@ run_jobs() {
 		fi
 	done
 }
-
-blk_jobs() { echo ${BENCH_JOBS:-$(echo $JOBS | tr ' ' '\n' | cut -d: -f1)}; }
 
 # serve TARGET: blkback2 as TARGET names it (module parameters, or xenidc's
 # unbound_work) serving its disk ($B2), named in SERVED once it serves;
@@ -254,7 +267,39 @@ where() {
 }
 
 # ---- setup ----
-modprobe null_blk nr_devices=2 gb=4 memory_backed=0 irqmode=0
+# dom0's null_blk devices (configfs), named DISK_LAT: LAT is inst (each I/O
+# completes inside its submission, irqmode=0), 100us or 2ms (a timer per
+# I/O, irqmode=2 completion_nsec: what TCG's timers make of them is
+# measured below, not assumed), or mem (memory-backed, 100 us timers: the
+# verify pass's disk). All 4 GiB, so a disk's table can point at any of
+# them; q_inst is qdisk's.
+nullb() { # NAME IRQMODE COMPLETION_NSEC MEMORY_BACKED
+	local d=/sys/kernel/config/nullb/$1
+	mkdir "$d" && echo 4096 >"$d/size" && echo "$2" >"$d/irqmode" && echo "$3" >"$d/completion_nsec" &&
+		echo "$4" >"$d/memory_backed" && echo 1 >"$d/power" && wait_for 10 test -b "/dev/$1"
+}
+dm_table() { echo "0 $(blockdev --getsz "/dev/$1") linear /dev/$1 0"; } # DEV
+bench_disks() {
+	local d
+	modprobe null_blk nr_devices=0 || return 1
+	grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config || return 1
+	nullb q_inst 0 0 0 || return 1
+	for d in xvdb xvdd; do
+		nullb ${d}_inst 0 0 0 && nullb ${d}_100us 2 100000 0 && nullb ${d}_2ms 2 2000000 0 &&
+			nullb ${d}_mem 2 100000 1 && dmsetup create bench_$d --table "$(dm_table ${d}_inst)" || return 1
+	done
+	dmsetup mknodes && test -b /dev/mapper/bench_xvdb && test -b /dev/mapper/bench_xvdd
+}
+# disks_on LAT: both disks point at their LAT device from now on (between
+# fio runs: a suspended table holds what arrives meanwhile)
+disks_on() {
+	local d
+	for d in xvdb xvdd; do
+		dmsetup suspend bench_$d && dmsetup load bench_$d --table "$(dm_table ${d}_$1)" &&
+			dmsetup resume bench_$d || return 1
+	done
+}
+check "null_blk devices with latency, device-mapper disks over them" bench_disks
 insmod /lab/modules/xenidc.ko
 usb_setup
 # the native USB reference first, while dom0's usb-storage has the stick
@@ -266,45 +311,191 @@ usb_part && for rep in $(seq "$REPS"); do
 done
 # qdisk and qusb must be in the config at create time (that starts QEMU)
 bench_guest() {
-	GUEST_VCPUS=2 guest_start "disk=['format=raw,vdev=xvdc,access=rw,backendtype=qdisk,target=/dev/nullb0']" \
+	GUEST_VCPUS=2 guest_start "disk=['format=raw,vdev=xvdc,access=rw,backendtype=qdisk,target=/dev/q_inst']" \
 		"usbctrl=['type=qusb,version=2,ports=4']"
 }
 check "guest boots with a qdisk vbd and a qusb controller" bench_guest
 check "the qdisk vbd appears in the guest" g 60 "$G wait_blk xvdc"
 
-# ---- block: the peers job by job, REPS times ----
-BLK_REPS=$REPS
-case ${BENCH_ONLY:-} in where | usb | var) BLK_REPS=0 ;; esac
-[ "${BENCH_ONLY:-}" = var ] && WHERE_TARGETS=
+# ---- block: what the devices deliver, verify, then the matrix ----
+case ${BENCH_ONLY:-} in var) WHERE_TARGETS= ;; matrix) WHERE_TARGETS= ;; esac
 full || WHERE_JOBS="rr32 sr1m"
 WHERE_JOBS=${BENCH_WHERE_JOBS:-$WHERE_JOBS}
-# The peers all stay attached, each on its own disk, so one fio run per
-# repetition takes each job on every peer in turn: blkback2 and xen-blkback
-# run a job seconds apart, in an order that flips from job to job and from
-# one repetition to the next. (Served in turn, each peer needed a reconnect
-# and ran all its jobs in a block of its own, and this machine's speed
-# moved by up to 2x between blocks a minute apart: dom0's own fio, alone,
-# read 2263 and 4800 IOPS two repetitions apart.)
-peers() { if full; then echo $PEERS; else echo blkback2 $PEER; fi; }
-paired() { # REP: the names of the repetition's jobs, TARGET@JOB.REP
-	local rep=$1 k=0 j t ts
-	for j in $(blk_jobs); do
-		ts=$(peers)
-		[ $(((rep + k) % 2)) = 1 ] || ts=$(echo $ts | tr ' ' '\n' | tac)
-		for t in $ts; do echo "$t@$j.$rep"; done
-		k=$((k + 1))
-	done
-}
 [ $PEER = twin ] && WHERE_TARGETS= # and no variants
 blk_part && check "blkback2 (coexist=Y) serves $B2" serve blkback2
 blk_part && check "$PEER serves $KB beside it" serve_peer
-for rep in $(seq "$BLK_REPS"); do
-	# shellcheck disable=SC2046
-	run_jobs peers "$rep" /dev/$B2 $(paired "$rep")
-	full || continue
-	# shellcheck disable=SC2046
-	run_jobs native "$rep" /dev/nullb0 $(blk_jobs)
-done
+
+# blkback2's writable parameters as the guest asks for them between fio's
+# jobs (bb2_set in g.sh): "N PARAM VALUE" in its data/bb2set is written
+# here, and acknowledged with N in data/bb2ack only once written. A watch,
+# not a poll: dom0's CPU is what the backends share. It ends with the
+# guest (its directory gone).
+bb2_watcher() {
+	local p a
+	p=$(gpath bb2set) a=$(gpath bb2ack)
+	xenstore-write "$p" 0 "$a" 0 || return 1
+	xenstore-watch "$p" 2>/dev/null | while read -r _; do
+		v=$(xenstore-read "$p" 2>/dev/null) || break
+		# shellcheck disable=SC2086 # N PARAM VALUE
+		set -- $v
+		[ $# = 3 ] || continue
+		case " $WRITABLE " in *" $2 "*) ;; *) continue ;; esac
+		echo "$3" >"/sys/module/blkback2/parameters/$2" && xenstore-write "$a" "$1" &&
+			echo "$2=$3 (#$1)" >>/out/bb2set.log
+	done &
+}
+blk_part && check "dom0 switches blkback2's parameters when the guest asks" bb2_watcher
+
+# The matrix: each job on each target in turn, in one fio run per device
+# and repetition, fio's clock on. Targets: b, blkback2 at its defaults; c,
+# blkback2 with event coalescing off (coalesce_us=0, switched in place by
+# fio's exec_prerun, so b and c run the same job seconds apart in one
+# boot); k, xen-blkback (or the A/A twin); q, qdisk with BENCH_QDISK=1, on
+# the instant disk only (its own). JOB:RW:BS:QD; "burst" submits 8 at once,
+# waits for all 8 and rests 5 ms: a ring that goes idle with answers held.
+MRT=${BENCH_MATRIX_RUNTIME:-2}
+MJOBS="rr1:randread:4k:1 rr4:randread:4k:4 rr8:randread:4k:8 rr16:randread:4k:16 rr32:randread:4k:32
+	rw1:randwrite:4k:1 rw4:randwrite:4k:4 rw8:randwrite:4k:8 rw16:randwrite:4k:16 rw32:randwrite:4k:32
+	rrw16:randrw:4k:16 sr64k:read:64k:8 sw64k:write:64k:8 sr1m:read:1m:4 sw1m:write:1m:4 burst:randread:4k:8"
+# each device's jobs, fewer where a job takes long (for time: make bench
+# must fit in 45 minutes here; a job costs its 2.5 s and 0.7 s more of
+# fio's and of the switch's own under TCG, 2026-12-03); BENCH_LATS picks
+# the devices, BENCH_JOBS narrows the jobs
+declare -A MLIST=(
+	[inst]="rr1 rr4 rr8 rr16 rr32 rw1 rw4 rw8 rw16 rw32 rrw16 sr64k sw64k sr1m sw1m burst"
+	[100us]="rr1 rr4 rr8 rr16 rr32 rw1 rw16 rw32 rrw16 sr1m burst"
+	[2ms]="rr1 rr4 rr8 rr16 rr32 rw16 rrw16 burst")
+LATS=${BENCH_LATS:-inst 100us 2ms}
+mjobs() { # LAT
+	local j
+	for j in ${MLIST[$1]}; do
+		[ -z "${BENCH_JOBS:-}" ] || [[ " $BENCH_JOBS " == *" $j "* ]] && echo "$j"
+	done
+}
+mspec() { echo $MJOBS | tr ' ' '\n' | grep "^$1:"; }
+mopts() { # JOB: fio options beyond rw, bs and iodepth
+	case $1 in
+	rrw*) echo --rwmixread=70 ;;
+	burst) echo --iodepth_batch_submit=8 --iodepth_batch_complete_min=8 --thinktime=5000 --thinktime_blocks=8 ;;
+	esac
+}
+declare -A TNAME=([b]=blkback2 [c]=blkback2-c0 [k]=$PEER [q]=qdisk)
+declare -A TDISK=([b]=$B2 [c]=$B2 [k]=$KB [q]=xvdc)
+mtargets() { # LAT
+	local ts="b c k"
+	[ $PEER = twin ] && ts="b k" # the twin is blkback2: a switch would hit both
+	[ "${BENCH_QDISK:-}" = 1 ] && [ "$1" = inst ] && ts="$ts q"
+	echo $ts
+}
+prerun() { # TARGET: blkback2's coalescing as the target has it
+	case $1 in
+	b) echo "--exec_prerun='. /lab/g.sh; bb2_set coalesce_us ${DEFAULTS[coalesce_us]}'" ;;
+	c) echo "--exec_prerun='. /lab/g.sh; bb2_set coalesce_us 0'" ;;
+	esac
+}
+# order I TARGET...: rotated by I and reversed when I is odd, so that over
+# consecutive jobs each target runs first, in the middle and last
+order() {
+	local i=$1 n k out=()
+	shift
+	n=$#
+	for ((k = 0; k < n; k++)); do out+=("${@:$(((i + k) % n + 1)):1}"); done
+	if [ $((i % 2)) = 1 ]; then printf '%s\n' "${out[@]}" | tac | tr '\n' ' '; else echo "${out[@]}"; fi
+}
+FIO_LAT="fio --cpus_allowed=0 --ioengine=libaio --direct=1 --time_based=1 --runtime=$MRT --ramp_time=500ms --percentile_list=50:99:99.9 --output-format=json --output=/tmp/fio.json"
+# lat_metrics TARGET JOB REP LINE: the IOPS and latencies of fio_lat's line
+lat_metrics() {
+	local iops p50 p99 p999
+	read -r _ iops p50 p99 p999 <<<"$4"
+	metric "$1 $2 $3 $iops"
+	metric "$1 $2:p50 $3 $p50"
+	metric "$1 $2:p99 $3 $p99"
+	metric "$1 $2:p999 $3 $p999"
+}
+# What the devices deliver here, natively in dom0 (fio's clock on): 4 KiB
+# random read at QD1 and QD16 on each of blkback2's disk's devices. (In an
+# earlier probe a 2 ms completion took about 5 ms in a guest.)
+device_native() {
+	local lat j cmd line
+	cmd=$FIO_LAT
+	for lat in $LATS; do
+		for j in rr1 rr16; do
+			cmd="$cmd --name=native@$j.$lat --filename=/dev/${B2}_$lat --rw=randread --bs=4k --iodepth=${j#rr} --stonewall"
+		done
+	done
+	$cmd >/dev/null && cp /tmp/fio.json /out/fio/native-devices.json || return 1
+	while read -r line; do
+		set -- $line
+		j=${1#native@}
+		lat_metrics native "${j%.*}/${j#*.}" 1 "$line"
+		echo "  device ${j#*.}: ${j%.*} natively in dom0: $2 IOPS, completion p50 $3 us, p99 $4 us, p99.9 $5 us"
+	done < <(fio_lat /tmp/fio.json)
+}
+# One pass of fio verify (crc32c) through every peer before anything is
+# timed, on the memory-backed disks: 32 MiB in mostly small blocks at QD16
+# (deep and small: blkback2 coalesces), then all of it read back and
+# checked. A mismatch or an I/O error fails make bench.
+bench_verify() {
+	local t cmd
+	disks_on mem || return 1
+	cmd="rm -f /tmp/bb2_*; fio --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --rw=randwrite --bssplit=4k/70:16k/20:128k/10 --iodepth=16 --size=32m --output-format=json --output=/tmp/fio.json"
+	for t in $(mtargets mem); do cmd="$cmd --name=$t@verify --filename=/dev/${TDISK[$t]} $(prerun $t) --stonewall"; done
+	G_WATCH=1 g 900 "$G $cmd && fio_iops /tmp/fio.json" || { echo "$GOUT"; return 1; }
+	printf '%b\n' "$GOUT" | sed 's/^/  verify /'
+}
+# matrix_run LAT REP: each of LAT's jobs on every target in turn, in as
+# few fio runs as fit in a command to the guest (xenstore takes 4 KiB)
+matrix_run() {
+	local lat=$1 rep=$2 k=0 c=0 j t rw bs qd parts=() p cmd
+	for j in $(mjobs "$lat"); do
+		IFS=: read -r _ rw bs qd <<<"$(mspec "$j")"
+		# shellcheck disable=SC2046 # the targets: words
+		for t in $(order $((rep + k)) $(mtargets "$lat")); do
+			parts+=("--name=$t@$j --filename=/dev/${TDISK[$t]} --rw=$rw --bs=$bs --iodepth=$qd $(mopts "$j") $(prerun "$t") --stonewall")
+		done
+		k=$((k + 1))
+	done
+	cmd=
+	for p in "${parts[@]}" ""; do
+		if [ -n "$cmd" ] && { [ -z "$p" ] || [ $((${#cmd} + ${#p})) -gt 3000 ]; }; then
+			matrix_fio "$lat" "$rep" $c "$cmd"
+			c=$((c + 1)) cmd=
+		fi
+		[ -z "$p" ] || cmd="$cmd $p"
+	done
+}
+# matrix_fio LAT REP CHUNK JOBS: one fio run in the guest; fio's JSON to
+# the console (dom0 keeps the log, the host the JSON), the IOPS and
+# latencies back, every job's
+matrix_fio() {
+	local lat=$1 rep=$2 n got=0 line t j
+	n=$(grep -o -- '--name=' <<<"$4" | wc -l)
+	G_WATCH=1 g $(((MRT + 3) * n + 120)) "$G rm -f /tmp/bb2_*; $FIO_LAT $4 && { echo '@@FIOZ $lat.$rep.$3'; gzip -c /tmp/fio.json | base64; echo '@@FIOZ-END'; } >/dev/console && fio_lat /tmp/fio.json" ||
+		{ fail "bench matrix $lat #$rep.$3" "$(echo "$GOUT" | tail -3)"; return; }
+	while read -r line; do
+		t=${line%%@*} j=${line#*@}
+		j=${j%% *}
+		[ -n "$t" ] && [ -n "${TNAME[$t]:-}" ] || continue
+		lat_metrics "${TNAME[$t]}" "$j/$lat" "$rep" "$line"
+		got=$((got + 1))
+	done < <(printf '%b\n' "$GOUT")
+	[ "$got" = "$n" ] || fail "bench matrix $lat #$rep.$3" "$got of $n jobs reported"
+}
+if blk_part && matrix_part; then
+	t0=$SECONDS
+	check "what the devices deliver natively (fio in dom0)" device_native
+	check "fio verify=crc32c through every peer, memory-backed disks" bench_verify
+	for rep in $(seq "$REPS"); do
+		# the devices in turn, the order reversed every other repetition
+		lats=$LATS
+		[ $((rep % 2)) = 0 ] && lats=$(echo $LATS | tr ' ' '\n' | tac)
+		for lat in $lats; do
+			if disks_on "$lat"; then matrix_run "$lat" "$rep"; else fail "bench: disks on $lat (#$rep)"; fi
+		done
+	done
+	echo "  matrix: $((SECONDS - t0)) s"
+fi
+blk_part && { disks_on inst || fail "bench: disks back on the instant devices"; }
 
 # ---- where the time goes: counted runs ----
 # blkback2 last: the variants below start from it as it is served
@@ -327,7 +518,8 @@ done
 # ratios to it did not narrow the spread, and cost 3 minutes a run.)
 # BENCH_VARIANTS replaces the list, in this form: "xenidc-unbound_work=1"
 # (per-CPU work against unbound, left out for time) is one more.
-VARIANTS=${BENCH_VARIANTS:-blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-coalesce_us=0 blkback2-max_queues=1}
+# (coalesce_us=0 is not among them: the matrix has it beside every job.)
+VARIANTS=${BENCH_VARIANTS:-blkback2-feature_persistent=0 blkback2-map_batch=1 blkback2-batch=1 blkback2 blkback2-max_queues=1}
 var_part && [ $PEER != twin ] && for rep in $(seq "$REPS"); do
 	vs=$VARIANTS
 	[ $((rep % 2)) = 0 ] && vs=$(echo $VARIANTS | tr ' ' '\n' | tac)
