@@ -204,7 +204,11 @@ void Ring::FinishPass()
 	bool usable = !stopping() && !broken_ && outcome_ == Outcome::kIdle;
 	uint32_t depth = 0;
 
-	FinishCompleted(); // what completed during the pass: in_flight() is the device's
+	// What completed during the pass: in_flight() is then the device's. Not
+	// after a stall, which a completion ends by kicking (taking them here
+	// would clear that wait).
+	if (usable)
+		FinishCompleted();
 	bool poll = usable && coalesce_us_ && in_flight() && pass_segs_ <= consumed_ * kSmallSegs;
 
 	if (polling_)
