@@ -29,9 +29,10 @@ fail() {
 	echo "@@LAB not ok ${LAB_PREFIX:-}$1: ${2:-failed}$at"
 	debug_dump "$1"
 }
-# kernel thread NAME's innermost frame that is not the scheduler's (the
-# same function runs in the guest: KTHREAD_AT)
-KTHREAD_AT='kthread_at() { local p; for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = "$1" ] && grep -v -m1 schedule $p/stack | sed "s/^.*\] //; s/+0x.*//" && return; done; }'
+# kthread_proc NAME: kernel thread NAME's /proc directory (no pgrep here
+# or in the guest); kthread_at NAME: its innermost frame that is not the
+# scheduler's. The same functions run in the guest: KTHREAD_AT.
+KTHREAD_AT='kthread_proc() { local p; for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = "$1" ] && echo $p && return; done; }; kthread_at() { grep -v -m1 schedule "$(kthread_proc "$1")/stack" 2>/dev/null | sed "s/^.*\] //; s/+0x.*//"; }'
 eval "$KTHREAD_AT"
 # One line: xenstored, dom0's xenwatch, each backend device's state and
 # its frontend's, and the guest's xenwatch (asked with a short timeout).
@@ -70,7 +71,7 @@ debug_dump() {
 	dmesg | tail -25
 	# where xenbus waits, should it wait (xenwatch runs every backend's probe)
 	for t in xenwatch xenbus; do
-		echo "$t: $(tr '\n' ' ' </proc/$(pgrep -x $t)/stack 2>/dev/null | head -c 300)"
+		echo "$t: $(tr '\n' ' ' <"$(kthread_proc $t)/stack" 2>/dev/null | head -c 300)"
 	done
 	tail -15 /var/log/xen/console/guest-$GUEST.log 2>/dev/null
 	echo "---- end debug ----"
@@ -85,6 +86,15 @@ wait_for() {
 		[ $SECONDS -ge $end ] && return 1
 		sleep 0.25
 	done
+}
+
+# nullb NAME IRQMODE COMPLETION_NSEC MEMORY_BACKED [SIZE_MB]: a null_blk
+# device made through configfs, /dev/NAME (4 GiB unless SIZE_MB)
+nullb() {
+	local d=/sys/kernel/config/nullb/$1
+	grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config || return 1
+	mkdir "$d" && echo "${5:-4096}" >"$d/size" && echo "$2" >"$d/irqmode" && echo "$3" >"$d/completion_nsec" &&
+		echo "$4" >"$d/memory_backed" && echo 1 >"$d/power" && wait_for 10 test -b "/dev/$1"
 }
 
 load_backend() {

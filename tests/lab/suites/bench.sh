@@ -272,17 +272,11 @@ where() {
 # I/O, irqmode=2 completion_nsec: what TCG's timers make of them is
 # measured below, not assumed), or mem (memory-backed, 100 us timers: the
 # verify pass's disk). All 4 GiB, so a disk's table can point at any of
-# them; q_inst is qdisk's.
-nullb() { # NAME IRQMODE COMPLETION_NSEC MEMORY_BACKED
-	local d=/sys/kernel/config/nullb/$1
-	mkdir "$d" && echo 4096 >"$d/size" && echo "$2" >"$d/irqmode" && echo "$3" >"$d/completion_nsec" &&
-		echo "$4" >"$d/memory_backed" && echo 1 >"$d/power" && wait_for 10 test -b "/dev/$1"
-}
+# them; q_inst is qdisk's (nullb: lib.sh).
 dm_table() { echo "0 $(blockdev --getsz "/dev/$1") linear /dev/$1 0"; } # DEV
 bench_disks() {
 	local d
 	modprobe null_blk nr_devices=0 || return 1
-	grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config || return 1
 	nullb q_inst 0 0 0 || return 1
 	for d in xvdb xvdd; do
 		nullb ${d}_inst 0 0 0 && nullb ${d}_100us 2 100000 0 && nullb ${d}_2ms 2 2000000 0 &&

@@ -135,13 +135,7 @@ check "the guest log check sees a warning written into the guest's log" log_catc
 # On a disk with latency: null_blk with 100 us timer completions, memory-
 # backed. blkback2 holds answers only while requests are in flight, and
 # nullb0 completes each inside its submission.
-lat_disk() {
-	local d=/sys/kernel/config/nullb/lat
-	grep -q ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config || return 1
-	mkdir $d && echo 1024 >$d/size && echo 2 >$d/irqmode && echo 100000 >$d/completion_nsec &&
-		echo 1 >$d/memory_backed && echo 1 >$d/power && wait_for 10 test -b /dev/lat
-}
-check "a null_blk disk with 100 us completions (configfs)" lat_disk
+check "a null_blk disk with 100 us completions (configfs)" nullb lat 2 100000 1 1024
 attach phy:/dev/lat,xvdb,w && g 60 "$G wait_blk xvdb" >/dev/null
 # qd16_verify NAME [FIO OPTION...]: 4 MiB of random 4 KiB writes at QD16 on
 # xvdb, read back and checked
